@@ -1,0 +1,38 @@
+# Two commands for a fresh machine (Python 3.11 and make): `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py migrate --noinput
+	@echo "Demo account (organization, environment, keys):"
+	@$(PY) manage.py bootstrap --organization Demo --environment Production \
+		--email demo@example.com --password imgwire-demo
+	@echo "Dashboard/admin sign-in: demo@example.com / imgwire-demo"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) scripts/run_tests.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: install
+	$(PY) bench/uploads.py
+
+clean:
+	rm -rf $(VENV) var

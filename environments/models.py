@@ -1,0 +1,152 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OWNER = "OWNER"
+    ADMIN = "ADMIN"
+    DEVELOPER = "DEVELOPER"
+
+
+MANAGING_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+
+
+class SubscriptionStatus(models.TextChoices):
+    INACTIVE = "INACTIVE"
+    TRIALING = "TRIALING"
+    ACTIVE = "ACTIVE"
+    PAST_DUE = "PAST_DUE"
+    CANCELED = "CANCELED"
+
+
+class EnforcementMode(models.TextChoices):
+    SERVE_ALL = "SERVE_ALL"
+    SERVE_CACHED_ONLY = "SERVE_CACHED_ONLY"
+    BLOCK_ALL = "BLOCK_ALL"
+
+
+class BillingPlan(models.Model):
+    """Limits an organization works within. A null limit means unlimited."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    priority = models.IntegerField(default=0)
+    is_default = models.BooleanField(
+        default=False, help_text="New organizations are put on the default plan."
+    )
+    storage_bytes_limit = models.BigIntegerField(null=True, blank=True)
+    transfer_bytes_limit = models.BigIntegerField(null=True, blank=True)
+    upload_limit = models.BigIntegerField(null=True, blank=True)
+    transformations_limit = models.BigIntegerField(null=True, blank=True)
+    maximum_pending_uploads = models.IntegerField(null=True, blank=True)
+    custom_domain_enabled = models.BooleanField(default=True)
+    teams_enabled = models.BooleanField(default=True)
+    team_member_limit = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="one_default_billing_plan",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(memberships__user=user)
+
+
+class Organization(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    billing_plan = models.ForeignKey(
+        BillingPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="organizations"
+    )
+    subscription_status = models.CharField(
+        max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.ACTIVE
+    )
+    blocked = models.BooleanField(default=False)
+    transformations_enforcement_mode = models.CharField(
+        max_length=20, choices=EnforcementMode.choices, default=EnforcementMode.SERVE_ALL
+    )
+    transfer_bytes_enforcement_mode = models.CharField(
+        max_length=20, choices=EnforcementMode.choices, default=EnforcementMode.SERVE_ALL
+    )
+    current_quota_period_start_at = models.DateTimeField(null=True, blank=True)
+    current_quota_period_end_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.DEVELOPER)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="one_membership_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+
+class EnvironmentQuerySet(models.QuerySet):
+    def for_organization(self, organization):
+        return self.filter(organization=organization)
+
+    def visible_to(self, user):
+        return self.filter(organization__memberships__user=user)
+
+
+class Environment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="environments"
+    )
+    name = models.CharField(max_length=100)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EnvironmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(is_default=True),
+                name="one_default_environment_per_organization",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="environment_names_unique_per_organization"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization.name} / {self.name}"

@@ -1,0 +1,161 @@
+"""Resource API views for images: thin, each validating input and calling one service."""
+
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from images.models import Image
+from images.serializers import (
+    BulkDeleteImagesSerializer,
+    ImageSerializer,
+    StandardUploadCreateSerializer,
+    StandardUploadResponseSerializer,
+    UploadTokenCreateResponseSerializer,
+)
+from images.services.deletion import image_delete, images_bulk_delete
+from images.services.uploads import UploadRequest, image_create_standard_upload, upload_url_for
+from imgwire_site.api.errors import RequestValidationError, ResourceNotFoundError
+from imgwire_site.api.pagination import paginate
+from keys.permissions import AnyKeyOrMember, ServerKeyOrMember
+from keys.services import upload_token_create
+
+ENVIRONMENT_HEADER = OpenApiParameter(
+    "X-Environment-Id", OpenApiTypes.UUID, OpenApiParameter.HEADER, required=False,
+    description="The environment to act in, for dashboard sessions (API keys imply it).",
+)
+PAGINATION_PARAMETERS = [
+    OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY, default=1),
+    OpenApiParameter("limit", OpenApiTypes.INT, OpenApiParameter.QUERY, default=20),
+]
+STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def validated(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def path_uuid(value: str, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise RequestValidationError(
+            [{"loc": ["path", name], "msg": f"{name} must be a UUID", "type": "uuid_parsing"}]
+        ) from None
+
+
+def environment_of(request):
+    return request.auth.environment
+
+
+class ImageListView(APIView):
+    permission_classes = [ServerKeyOrMember]
+
+    @extend_schema(
+        operation_id="list_images_api_v1_images__get",
+        parameters=[*PAGINATION_PARAMETERS, ENVIRONMENT_HEADER],
+        responses={200: ImageSerializer(many=True)},
+        tags=["Images"],
+    )
+    def get(self, request):
+        queryset = (
+            Image.objects.for_environment(environment_of(request)).with_environment().newest_first()
+        )
+        items, headers = paginate(request, queryset)
+        return Response(ImageSerializer(items, many=True).data, headers=headers)
+
+
+class StandardUploadView(APIView):
+    permission_classes = [AnyKeyOrMember]
+
+    @extend_schema(
+        operation_id="create_standard_upload_api_v1_images_standard_upload_post",
+        parameters=[
+            OpenApiParameter("upload_token", OpenApiTypes.STR, OpenApiParameter.QUERY),
+            ENVIRONMENT_HEADER,
+        ],
+        request=StandardUploadCreateSerializer,
+        responses={200: StandardUploadResponseSerializer},
+        tags=["Images"],
+    )
+    def post(self, request):
+        data = validated(StandardUploadCreateSerializer, request.data)
+        image, limit = image_create_standard_upload(
+            access=request.auth,
+            request=UploadRequest(**data),
+            upload_token=request.query_params.get("upload_token"),
+        )
+        return Response(
+            {"image": ImageSerializer(image).data, "upload_url": upload_url_for(image, limit)}
+        )
+
+
+class UploadTokenView(APIView):
+    permission_classes = [ServerKeyOrMember]
+
+    @extend_schema(
+        operation_id="create_upload_token_api_v1_images_token_post",
+        parameters=[ENVIRONMENT_HEADER],
+        request=None,
+        responses={200: UploadTokenCreateResponseSerializer},
+        tags=["Images"],
+    )
+    def post(self, request):
+        token, secret = upload_token_create(environment=environment_of(request))
+        token.token = secret
+        return Response(UploadTokenCreateResponseSerializer(token).data)
+
+
+class ImageDetailView(APIView):
+    def get_permissions(self):
+        if self.request.method == "GET":
+            return [AnyKeyOrMember()]
+        return [ServerKeyOrMember()]
+
+    @extend_schema(
+        operation_id="get_image_by_id_api_v1_images__image_id__get",
+        parameters=[ENVIRONMENT_HEADER],
+        responses={200: ImageSerializer},
+        tags=["Images"],
+    )
+    def get(self, request, image_id: str):
+        image = (
+            Image.objects.for_environment(environment_of(request))
+            .with_environment()
+            .filter(id=path_uuid(image_id, "image_id"))
+            .first()
+        )
+        if image is None:
+            raise ResourceNotFoundError(f"Image {image_id} was not found in this environment.")
+        return Response(ImageSerializer(image).data)
+
+    @extend_schema(
+        operation_id="delete_image_by_id_api_v1_images__image_id__delete",
+        parameters=[ENVIRONMENT_HEADER],
+        responses={200: OpenApiResponse(response=STRING_MAP)},
+        tags=["Images"],
+    )
+    def delete(self, request, image_id: str):
+        image_uuid = path_uuid(image_id, "image_id")
+        image_delete(environment=environment_of(request), image_id=image_uuid)
+        return Response({"id": str(image_uuid), "status": "deleted"})
+
+
+class BulkDeleteView(APIView):
+    permission_classes = [ServerKeyOrMember]
+
+    @extend_schema(
+        operation_id="bulk_delete_images_api_v1_images_bulk_delete_post",
+        parameters=[ENVIRONMENT_HEADER],
+        request=BulkDeleteImagesSerializer,
+        responses={200: OpenApiResponse(response=STRING_MAP)},
+        tags=["Images"],
+    )
+    def post(self, request):
+        data = validated(BulkDeleteImagesSerializer, request.data)
+        count = images_bulk_delete(environment=environment_of(request), image_ids=data["image_ids"])
+        return Response({"status": "deleted", "deleted_count": str(count)})

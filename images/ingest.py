@@ -1,0 +1,34 @@
+"""The endpoint behind ``upload_url``: one signed PUT that streams the bytes to storage.
+
+A plain Django view, not DRF: the body must never be parsed or buffered, only streamed.
+"""
+
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from images.services.ingest import IngestRefused, image_receive_upload
+from images.services.uploads import read_upload_signature
+
+
+@csrf_exempt
+@require_http_methods(["PUT"])
+def ingest_upload(request, image_id):
+    claims = read_upload_signature(image_id, request.GET.get("signature", ""))
+    try:
+        image = image_receive_upload(
+            image_id=image_id,
+            claims=claims,
+            content_type=request.META.get("CONTENT_TYPE", ""),
+            content_length=request.META.get("CONTENT_LENGTH"),
+            stream=request,
+        )
+    except IngestRefused as refusal:
+        return JsonResponse(
+            {"detail": refusal.message, "error_type": refusal.error_type}, status=refusal.status
+        )
+    return JsonResponse(
+        {"id": str(image.id), "status": image.status, "size_bytes": image.size_bytes,
+         "hash_sha256": image.hash_sha256},
+        headers={"ETag": f'"{image.hash_sha256}"'},
+    )

@@ -1,0 +1,153 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from images.processing.formats import DIRECTLY_DELIVERABLE
+
+
+def incoming_key(environment_id, image_id) -> str:
+    """Where uploaded bytes land: writable through the upload URL, never served."""
+    return f"incoming/{environment_id}/{image_id}"
+
+
+def original_key(environment_id, image_id) -> str:
+    """Where validated bytes live once READY; nothing a client holds can write here."""
+    return f"originals/{environment_id}/{image_id}"
+
+
+def variants_prefix(environment_id, image_id) -> str:
+    """Rendered transformations of one image (the delivery cache) live under this prefix."""
+    return f"variants/{environment_id}/{image_id}/"
+
+
+class ImageStatus(models.TextChoices):
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    READY = "READY"
+    QUARANTINE = "QUARANTINE"
+
+
+class SupportedMimeType(models.TextChoices):
+    JPEG = "image/jpeg"
+    JXL = "image/jxl"
+    PNG = "image/png"
+    WEBP = "image/webp"
+    AVIF = "image/avif"
+    GIF = "image/gif"
+    ICO = "image/vnd.microsoft.icon"
+    HEIC = "image/heic"
+    BMP = "image/bmp"
+    TIFF = "image/tiff"
+
+
+class ImageQuerySet(models.QuerySet):
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def for_environment(self, environment):
+        """The tenancy boundary: every read of images for a caller goes through here."""
+        return self.alive().filter(environment=environment)
+
+    def newest_first(self):
+        return self.order_by("-created_at", "-id")
+
+    def pending_uploads(self):
+        """Records still waiting for their bytes (they count against pending-upload caps)."""
+        return self.alive().filter(status=ImageStatus.PENDING, bytes_received_at__isnull=True)
+
+    def with_environment(self):
+        return self.select_related("environment")
+
+
+class Image(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    environment = models.ForeignKey(
+        "environments.Environment", on_delete=models.CASCADE, related_name="images"
+    )
+    upload_token = models.ForeignKey(
+        "keys.UploadToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The key that created the record: Client-key pending-upload caps are counted per key.
+    created_by_key = models.ForeignKey(
+        "keys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    original_filename = models.CharField(max_length=255)
+    extension = models.CharField(max_length=16)
+    mime_type = models.CharField(max_length=32, choices=SupportedMimeType.choices)
+    status = models.CharField(
+        max_length=16, choices=ImageStatus.choices, default=ImageStatus.PENDING
+    )
+    status_reason = models.CharField(max_length=500, blank=True, default="")
+    # Declared by the uploader (verified against the bytes when given).
+    declared_content_length = models.BigIntegerField(null=True, blank=True)
+    declared_sha256 = models.CharField(max_length=255, null=True, blank=True)
+    # Measured from the bytes.
+    hash_sha256 = models.CharField(max_length=64, null=True, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    width = models.IntegerField(default=0)
+    height = models.IntegerField(default=0)
+    frames = models.IntegerField(default=1)
+    is_animated = models.BooleanField(default=False)
+    has_alpha = models.BooleanField(default=False)
+    orientation = models.SmallIntegerField(default=1)
+    exif_data = models.JSONField(default=dict, blank=True)
+    custom_metadata = models.JSONField(default=dict, blank=True)
+    purpose = models.CharField(max_length=255, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    # Ingest and processing bookkeeping.
+    ingest_started_at = models.DateTimeField(null=True, blank=True)
+    bytes_received_at = models.DateTimeField(null=True, blank=True)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    processing_attempts = models.SmallIntegerField(default=0)
+    processed_metadata_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ImageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["environment", "-created_at", "-id"], name="image_env_newest"),
+            models.Index(fields=["status", "updated_at"], name="image_status_updated"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="image_idempotency_key_unique_per_environment",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_filename} ({self.status})"
+
+    @property
+    def incoming_key(self) -> str:
+        return incoming_key(self.environment_id, self.id)
+
+    @property
+    def original_key(self) -> str:
+        return original_key(self.environment_id, self.id)
+
+    @property
+    def cdn_url(self) -> str:
+        return (
+            f"{settings.IMGWIRE_CDN_URL}/{self.environment.organization_id}/"
+            f"{self.environment_id}/{self.id}"
+        )
+
+    @property
+    def can_upload(self) -> bool:
+        return (
+            self.status == ImageStatus.PENDING
+            and self.bytes_received_at is None
+            and self.deleted_at is None
+        )
+
+    @property
+    def is_directly_deliverable(self) -> bool:
+        return self.mime_type in DIRECTLY_DELIVERABLE

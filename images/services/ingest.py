@@ -1,0 +1,147 @@
+"""Receiving the bytes of a standard upload through its signed upload URL."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from images.models import Image, ImageStatus
+from images.storage import CountingReader, StreamTooLong, delete_object, save_stream
+from imgwire_site.tasks import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+
+class IngestRefused(Exception):
+    def __init__(self, status: int, error_type: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.message = message
+
+
+def _check_request(claims: dict | None, content_type: str, content_length: str | None) -> int:
+    if claims is None:
+        raise IngestRefused(
+            403, "InvalidSignatureError",
+            "The upload URL signature is invalid; use the upload_url exactly as returned.",
+        )
+    if claims.get("expired"):
+        raise IngestRefused(
+            403, "ExpiredSignatureError",
+            "The upload URL has expired; create a new upload with standard_upload "
+            "(the same idempotency_key returns the same image with a fresh upload_url).",
+        )
+    declared_type = claims["t"]
+    if content_type.split(";", 1)[0].strip().lower() != declared_type:
+        raise IngestRefused(
+            415, "ContentTypeMismatchError",
+            f"Content-Type must be {declared_type}, the mime_type this upload was created "
+            f"with (got {content_type or 'none'}).",
+        )
+    if not content_length or not content_length.isdigit():
+        raise IngestRefused(
+            411, "LengthRequiredError",
+            "Send a Content-Length header with the exact size of the file in bytes.",
+        )
+    length = int(content_length)
+    limit = int(claims["n"])
+    if claims.get("x") and length != limit:
+        status = 413 if length > limit else 400
+        raise IngestRefused(
+            status, "ContentLengthMismatchError",
+            f"Content-Length {length} does not match the content_length declared for this "
+            f"upload ({limit}).",
+        )
+    if length > limit:
+        raise IngestRefused(
+            413, "PayloadTooLargeError",
+            f"Content-Length {length} exceeds the maximum size for this upload ({limit} bytes).",
+        )
+    if length == 0:
+        raise IngestRefused(400, "EmptyUploadError", "The upload body is empty.")
+    return length
+
+
+def _claim_for_ingest(image_id) -> Image | None:
+    """Take the right to write this image's bytes. One PUT at a time; a PUT that died
+    mid-way releases it (or it lapses after the URL's lifetime)."""
+    now = timezone.now()
+    lapse = now - timedelta(seconds=settings.IMGWIRE_UPLOAD_URL_TTL_SECONDS)
+    claimed = (
+        Image.objects.alive()
+        .filter(id=image_id, status=ImageStatus.PENDING, bytes_received_at__isnull=True)
+        .filter(Q(ingest_started_at__isnull=True) | Q(ingest_started_at__lt=lapse))
+        .update(ingest_started_at=now)
+    )
+    if claimed != 1:
+        return None
+    return Image.objects.get(id=image_id)
+
+
+def _release(image: Image) -> None:
+    Image.objects.filter(id=image.id, bytes_received_at__isnull=True).update(
+        ingest_started_at=None
+    )
+
+
+def image_receive_upload(
+    *, image_id, claims: dict | None, content_type: str, content_length: str | None, stream
+) -> Image:
+    length = _check_request(claims, content_type, content_length)
+    image = _claim_for_ingest(image_id)
+    if image is None:
+        raise IngestRefused(
+            409, "ConflictError",
+            "This upload URL has already been used (or an upload to it is in progress); "
+            "each upload_url accepts one PUT.",
+        )
+    reader = CountingReader(stream, limit=length)
+    try:
+        save_stream(image.incoming_key, reader, length)
+    except StreamTooLong:
+        delete_object(image.incoming_key)
+        _release(image)
+        raise IngestRefused(
+            413, "PayloadTooLargeError", f"The body is longer than Content-Length ({length})."
+        ) from None
+    except Exception:
+        logger.exception("storing upload %s failed", image.id)
+        delete_object(image.incoming_key)
+        _release(image)
+        raise IngestRefused(
+            400, "UploadInterruptedError",
+            "The upload could not be stored (the connection may have dropped); PUT it again.",
+        ) from None
+    if reader.count != length:
+        delete_object(image.incoming_key)
+        _release(image)
+        raise IngestRefused(
+            400, "UploadInterruptedError",
+            f"Received {reader.count} bytes but Content-Length said {length}; PUT it again.",
+        )
+    digest = reader.sha256.hexdigest()
+    if image.declared_sha256 and image.declared_sha256.lower() != digest:
+        delete_object(image.incoming_key)
+        _release(image)
+        raise IngestRefused(
+            422, "HashMismatchError",
+            f"The bytes hash to sha256 {digest}, not the hash_sha256 declared for this upload.",
+        )
+    with transaction.atomic():
+        updated = Image.objects.alive().filter(id=image.id, bytes_received_at__isnull=True).update(
+            bytes_received_at=timezone.now(), size_bytes=reader.count, hash_sha256=digest
+        )
+        if updated == 1:
+            from images.tasks import process_image
+
+            enqueue_on_commit(process_image, str(image.id))
+    if updated != 1:
+        # Deleted while uploading: nothing should keep its bytes.
+        delete_object(image.incoming_key)
+        raise IngestRefused(404, "ResourceNotFoundError", "This upload no longer exists.")
+    image.refresh_from_db()
+    return image

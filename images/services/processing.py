@@ -1,0 +1,145 @@
+"""Verifying uploaded bytes and moving them to their permanent key (PENDING → READY)."""
+
+import hashlib
+import logging
+import tempfile
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from images.models import Image, ImageStatus
+from images.processing.sandbox import inspect_image
+from images.storage import delete_object, open_object, save_file
+
+logger = logging.getLogger(__name__)
+COPY_CHUNK = 1024 * 1024
+
+
+def _claim(image_id) -> Image | None:
+    """PENDING (or PROCESSING abandoned by a dead worker) → PROCESSING, atomically.
+
+    Two workers handed the same message both run this UPDATE; only one changes a row.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.IMGWIRE_PROCESSING_STALE_SECONDS)
+    claimed = (
+        Image.objects.alive()
+        .filter(id=image_id, bytes_received_at__isnull=False)
+        .filter(Q(status=ImageStatus.PENDING) | Q(status=ImageStatus.PROCESSING,
+                                                  processing_started_at__lt=stale))
+        .update(
+            status=ImageStatus.PROCESSING,
+            processing_started_at=now,
+            processing_attempts=F("processing_attempts") + 1,
+            updated_at=now,
+        )
+    )
+    if claimed != 1:
+        return None
+    return Image.objects.get(id=image_id)
+
+
+def _finish(image: Image, **fields) -> bool:
+    """Write the outcome only if our claim still stands and the image was not deleted."""
+    fields.setdefault("updated_at", timezone.now())
+    return (
+        Image.objects.alive()
+        .filter(
+            id=image.id,
+            status=ImageStatus.PROCESSING,
+            processing_started_at=image.processing_started_at,
+        )
+        .update(**fields)
+        == 1
+    )
+
+
+def image_quarantine(image: Image, reason: str) -> bool:
+    logger.info("image %s quarantined: %s", image.id, reason)
+    done = _finish(
+        image,
+        status=ImageStatus.QUARANTINE,
+        status_reason=reason[:500],
+        processed_metadata_at=timezone.now(),
+    )
+    # Quarantined bytes are never delivered, so they are not kept either.
+    delete_object(image.incoming_key)
+    return done
+
+
+def _copy_to_temp(image: Image, tmp) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with open_object(image.incoming_key) as source:
+        while chunk := source.read(COPY_CHUNK):
+            tmp.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+    tmp.flush()
+    return size, digest.hexdigest()
+
+
+def image_process(image_id) -> None:
+    """Idempotent: a second run, or a run for a deleted image, changes nothing."""
+    image = _claim(image_id)
+    if image is None:
+        return
+    if image.processing_attempts > settings.IMGWIRE_PROCESSING_MAX_ATTEMPTS:
+        image_quarantine(
+            image,
+            f"Processing was interrupted {image.processing_attempts - 1} times; the file "
+            "cannot be processed safely.",
+        )
+        return
+    with tempfile.NamedTemporaryFile(prefix="imgwire-", suffix=".upload") as tmp:
+        try:
+            size, digest = _copy_to_temp(image, tmp)
+        except FileNotFoundError:
+            image_quarantine(image, "The uploaded bytes are missing from storage.")
+            return
+        if image.declared_content_length is not None and size != image.declared_content_length:
+            image_quarantine(
+                image,
+                f"The stored file has {size} bytes, not the declared content_length "
+                f"({image.declared_content_length}).",
+            )
+            return
+        if image.declared_sha256 and image.declared_sha256.lower() != digest:
+            image_quarantine(image, f"The bytes hash to {digest}, not the declared hash_sha256.")
+            return
+        inspection = inspect_image(
+            tmp.name,
+            image.mime_type,
+            max_pixels=settings.IMGWIRE_MAX_PIXELS,
+            memory_bytes=settings.IMGWIRE_DECODE_MEMORY_BYTES,
+            timeout_seconds=settings.IMGWIRE_DECODE_TIMEOUT_SECONDS,
+        )
+        if not inspection.ok:
+            image_quarantine(image, inspection.reason or "The file could not be decoded.")
+            return
+        tmp.seek(0)
+        save_file(image.original_key, tmp)
+
+    ready = _finish(
+        image,
+        status=ImageStatus.READY,
+        status_reason="",
+        width=inspection.width,
+        height=inspection.height,
+        frames=inspection.frames,
+        is_animated=inspection.is_animated,
+        has_alpha=inspection.has_alpha,
+        orientation=inspection.orientation,
+        exif_data=inspection.exif,
+        size_bytes=size,
+        hash_sha256=digest,
+        processed_metadata_at=timezone.now(),
+    )
+    if ready:
+        delete_object(image.incoming_key)
+    elif not Image.objects.alive().filter(id=image.id).exists():
+        # Deleted while we worked: the purge may already have run, so clean up after it.
+        delete_object(image.original_key)
+        delete_object(image.incoming_key)

@@ -1,0 +1,209 @@
+"""Creating upload records and their signed upload URLs."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+
+from imgwire_site.api.errors import (
+    ConflictError,
+    InvalidTokenError,
+    RateLimitedError,
+    field_error,
+)
+from images.models import Image
+from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION
+from keys.authentication import Access
+from keys.models import (
+    CLIENT_KEY_DEFAULT_PENDING_UPLOADS,
+    MAX_UPLOAD_BYTES,
+)
+from keys.services import upload_token_consume
+
+INGEST_SALT = "imgwire.ingest.v1"
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    file_name: str
+    mime_type: str | None = None
+    content_length: int | None = None
+    hash_sha256: str | None = None
+    idempotency_key: str | None = None
+    purpose: str | None = None
+    custom_metadata: dict | None = None
+
+
+def _extension_of(file_name: str) -> str:
+    base = file_name.replace("\\", "/").rsplit("/", 1)[-1]
+    if "." not in base.strip(".") or base.endswith("."):
+        raise field_error(
+            ["body", "file_name"], "file_name must include a file extension, like photo.jpg"
+        )
+    return base.rsplit(".", 1)[-1].lower()
+
+
+def _resolve_mime(request: UploadRequest) -> tuple[str, str]:
+    """The MIME type (declared, else inferred from the extension) and its canonical extension."""
+    extension = _extension_of(request.file_name)
+    mime = request.mime_type or EXTENSION_TO_MIME.get(extension)
+    if mime is None:
+        raise field_error(
+            ["body", "file_name"],
+            f"The extension .{extension} is not an accepted image type; send mime_type, or "
+            f"use one of: {', '.join(sorted(EXTENSION_TO_MIME))}",
+        )
+    return mime, MIME_TO_EXTENSION[mime]
+
+
+def _check_key_policy(access: Access, mime: str, content_length: int | None) -> int:
+    """Apply the credential's upload policy; returns the byte limit for the upload."""
+    key = access.key
+    limit = key.effective_maximum_upload_bytes if key else MAX_UPLOAD_BYTES
+    if key is not None and not key.is_server:
+        allowed = key.allowed_mime_types
+        if allowed is not None and mime not in allowed:
+            raise field_error(
+                ["body", "mime_type"],
+                f"mime_type {mime} is not allowed for this Client Key "
+                f"(allowed: {', '.join(allowed) or 'none'})",
+                "enum",
+            )
+    if content_length is not None and content_length > limit:
+        raise field_error(
+            ["body", "content_length"],
+            f"content_length {content_length} exceeds this "
+            f"{'Client Key' if access.is_client_key else 'credential'}'s "
+            f"maximum_upload_bytes ({limit})",
+            "less_than_equal",
+        )
+    return limit
+
+
+def _check_pending_cap(access: Access) -> None:
+    key = access.key
+    if key is None or key.is_server:
+        return
+    cap = key.maximum_pending_uploads or CLIENT_KEY_DEFAULT_PENDING_UPLOADS
+    pending = Image.objects.pending_uploads().filter(created_by_key=key).count()
+    if pending >= cap:
+        raise RateLimitedError(
+            f"This Client Key already has {pending} uploads waiting for their bytes "
+            f"(maximum_pending_uploads is {cap}); finish or abandon some, then retry.",
+            headers={"Retry-After": "60"},
+        )
+
+
+def _fingerprint(request: UploadRequest, mime: str) -> str:
+    payload = {
+        "file_name": request.file_name,
+        "mime_type": mime,
+        "content_length": request.content_length,
+        "hash_sha256": request.hash_sha256,
+        "purpose": request.purpose,
+        "custom_metadata": request.custom_metadata or {},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _existing_for_idempotency_key(access: Access, key: str, fingerprint: str) -> Image | None:
+    image = (
+        Image.objects.for_environment(access.environment)
+        .with_environment()
+        .filter(idempotency_key=key)
+        .first()
+    )
+    if image is not None and image.request_fingerprint != fingerprint:
+        raise ConflictError(
+            "idempotency_key was already used with different parameters; "
+            "use a new key for a different upload."
+        )
+    return image
+
+
+def image_create_standard_upload(
+    *, access: Access, request: UploadRequest, upload_token: str | None = None
+) -> tuple[Image, int]:
+    """Create a PENDING image for a two-step upload; returns it with its byte limit."""
+    mime, extension = _resolve_mime(request)
+    limit = _check_key_policy(access, mime, request.content_length)
+    fingerprint = _fingerprint(request, mime)
+
+    if request.idempotency_key:
+        existing = _existing_for_idempotency_key(access, request.idempotency_key, fingerprint)
+        if existing is not None:
+            return existing, limit
+
+    needs_token = access.is_client_key and not access.key.allow_unsigned_upload
+    if upload_token is not None and not access.is_client_key:
+        upload_token = None  # tokens only mean something for Client-key uploads
+    _check_pending_cap(access)
+
+    try:
+        with transaction.atomic():
+            token = None
+            if upload_token is not None or needs_token:
+                token = upload_token_consume(
+                    environment=access.environment, secret=upload_token or ""
+                )
+                if token is None:
+                    raise InvalidTokenError(
+                        "Invalid upload token: it is missing, expired, already used, or from "
+                        "another environment. Ask your backend for a new one "
+                        "(POST /api/v1/images/token)."
+                    )
+            image = Image.objects.create(
+                environment=access.environment,
+                upload_token=token,
+                created_by_key=access.key,
+                original_filename=request.file_name,
+                extension=extension,
+                mime_type=mime,
+                declared_content_length=request.content_length,
+                declared_sha256=request.hash_sha256,
+                hash_sha256=request.hash_sha256,
+                size_bytes=request.content_length or 0,
+                purpose=request.purpose,
+                custom_metadata=request.custom_metadata or {},
+                idempotency_key=request.idempotency_key,
+                request_fingerprint=fingerprint,
+            )
+    except IntegrityError:
+        # A concurrent request with the same idempotency_key won the insert.
+        if not request.idempotency_key:
+            raise
+        existing = _existing_for_idempotency_key(access, request.idempotency_key, fingerprint)
+        if existing is None:
+            raise
+        return existing, limit
+    image.environment = access.environment
+    return image, limit
+
+
+def upload_url_for(image: Image, limit: int) -> str:
+    """A short-lived signed URL that accepts one PUT of the declared type."""
+    max_bytes = image.declared_content_length if image.declared_content_length is not None else limit
+    token = signing.dumps(
+        {"i": str(image.id), "t": image.mime_type, "n": max_bytes,
+         "x": image.declared_content_length is not None},
+        salt=INGEST_SALT,
+        compress=False,
+    )
+    return f"{settings.IMGWIRE_PUBLIC_URL}/ingest/{image.id}?signature={token}"
+
+
+def read_upload_signature(image_id: str, signature: str) -> dict | None:
+    try:
+        claims = signing.loads(
+            signature, salt=INGEST_SALT, max_age=settings.IMGWIRE_UPLOAD_URL_TTL_SECONDS
+        )
+    except signing.SignatureExpired:
+        return {"expired": True}
+    except signing.BadSignature:
+        return None
+    if not isinstance(claims, dict) or claims.get("i") != str(image_id):
+        return None
+    return claims

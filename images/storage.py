@@ -1,0 +1,101 @@
+"""Object storage access for images, through Django's STORAGES (local folder or S3)."""
+
+import hashlib
+from typing import BinaryIO
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+CHUNK_SIZE = 1024 * 1024
+
+
+class StreamTooLong(Exception):
+    pass
+
+
+class StreamTooShort(Exception):
+    pass
+
+
+class CountingReader:
+    """Wraps a request stream: hashes and counts as storage pulls, and refuses to read past
+    ``limit`` so a body longer than promised never reaches storage whole."""
+
+    def __init__(self, stream: BinaryIO, limit: int):
+        self.stream = stream
+        self.limit = limit
+        self.count = 0
+        self.sha256 = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = CHUNK_SIZE
+        size = min(size, CHUNK_SIZE, self.limit - self.count + 1)
+        chunk = self.stream.read(size) if size > 0 else b""
+        self.count += len(chunk)
+        if self.count > self.limit:
+            raise StreamTooLong
+        self.sha256.update(chunk)
+        return chunk
+
+
+class ReaderFile(File):
+    """A django File over a CountingReader, streamed chunk by chunk (never fully buffered)."""
+
+    def __init__(self, reader: CountingReader, size: int):
+        super().__init__(reader, name="upload")
+        self._declared = size
+
+    @property
+    def size(self):
+        return self._declared
+
+    def chunks(self, chunk_size=None):
+        while True:
+            data = self.file.read(chunk_size or CHUNK_SIZE)
+            if not data:
+                return
+            yield data
+
+    def multiple_chunks(self, chunk_size=None):
+        return True
+
+    def seekable(self):
+        # A request body can only be read forward; saying so makes boto3 use its
+        # non-seekable multipart path (bounded buffers) instead of rewinding.
+        return False
+
+
+def save_stream(key: str, reader: CountingReader, size: int) -> None:
+    default_storage.save(key, ReaderFile(reader, size))
+
+
+def save_file(key: str, fileobj: BinaryIO) -> None:
+    default_storage.save(key, File(fileobj, name=key.rsplit("/", 1)[-1]))
+
+
+def open_object(key: str):
+    return default_storage.open(key, "rb")
+
+
+def delete_object(key: str) -> None:
+    try:
+        default_storage.delete(key)
+    except FileNotFoundError:
+        pass
+
+
+def object_exists(key: str) -> bool:
+    return default_storage.exists(key)
+
+
+def delete_prefix(prefix: str) -> None:
+    """Delete every object under ``prefix`` (a folder on local storage)."""
+    try:
+        directories, files = default_storage.listdir(prefix.rstrip("/"))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in files:
+        delete_object(f"{prefix}{name}")
+    for directory in directories:
+        delete_prefix(f"{prefix}{directory}/")

@@ -1,0 +1,19 @@
+"""Image actors: thin, taking ids, each safe to run twice."""
+
+import dramatiq
+
+from imgwire_site.broker import broker  # noqa: F401  (the broker must exist before actors)
+from images.services.deletion import image_purge_objects
+from images.services.processing import image_process
+
+IMAGES_QUEUE = "images"
+
+
+@dramatiq.actor(queue_name=IMAGES_QUEUE, max_retries=5, min_backoff=1000, time_limit=300_000)
+def process_image(image_id: str) -> None:
+    image_process(image_id)
+
+
+@dramatiq.actor(queue_name=IMAGES_QUEUE, max_retries=10, min_backoff=1000)
+def purge_image_objects(environment_id: str, image_id: str) -> None:
+    image_purge_objects(environment_id, image_id)

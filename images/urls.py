@@ -1,0 +1,11 @@
+from django.urls import path
+
+from images import api
+
+urlpatterns = [
+    path("", api.ImageListView.as_view()),
+    path("standard_upload", api.StandardUploadView.as_view()),
+    path("token", api.UploadTokenView.as_view()),
+    path("bulk_delete", api.BulkDeleteView.as_view()),
+    path("<str:image_id>", api.ImageDetailView.as_view()),
+]

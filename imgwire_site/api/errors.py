@@ -1,0 +1,191 @@
+"""The Resource API error shapes.
+
+Validation problems answer 422 with ``{"detail": [{"loc", "msg", "type"}]}``; domain errors
+answer ``{"detail": "<sentence>", "error_type": "<Name>"}``.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+
+class DomainError(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    error_type = "BadRequestError"
+    default_detail = "The request cannot be processed."
+
+    def __init__(self, detail: str | None = None, *, headers: dict | None = None):
+        super().__init__(detail or self.default_detail)
+        self.headers = headers or {}
+
+
+class InvalidTokenError(DomainError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    error_type = "InvalidTokenError"
+    default_detail = "Send a valid API key as 'Authorization: Bearer <key>'."
+
+
+class ResourceNotAuthorizedError(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+    error_type = "ResourceNotAuthorizedError"
+    default_detail = "You are not allowed to access this resource."
+
+
+class OperationNotAllowedError(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+    error_type = "OperationNotAllowedError"
+    default_detail = "This credential may not perform this operation."
+
+
+class ResourceNotFoundError(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+    error_type = "ResourceNotFoundError"
+    default_detail = "Not found."
+
+
+class PaymentRequiredError(DomainError):
+    status_code = status.HTTP_402_PAYMENT_REQUIRED
+    error_type = "PaymentRequiredError"
+
+
+class ConflictError(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    error_type = "ConflictError"
+
+
+class PayloadTooLargeError(DomainError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    error_type = "PayloadTooLargeError"
+
+
+class RateLimitedError(DomainError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    error_type = "RateLimitedError"
+
+
+class UnprocessableError(DomainError):
+    """A 422 that is about the request as a whole rather than one field."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    error_type = "UnprocessableEntityError"
+
+
+class RequestValidationError(exceptions.APIException):
+    """422 with an explicit list of ``{loc, msg, type}`` entries."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+    def __init__(self, errors: list[dict]):
+        super().__init__("validation error")
+        self.errors = errors
+
+
+def field_error(loc: list, msg: str, type_: str = "value_error") -> RequestValidationError:
+    return RequestValidationError([{"loc": loc, "msg": msg, "type": type_}])
+
+
+# DRF's error codes, translated to the pydantic-style types the reference clients expect.
+_CODE_TO_TYPE = {
+    "required": "missing",
+    "null": "missing",
+    "blank": "string_too_short",
+    "min_length": "string_too_short",
+    "max_length": "string_too_long",
+    "invalid": "value_error",
+    "invalid_choice": "enum",
+    "min_value": "greater_than_equal",
+    "max_value": "less_than_equal",
+    "not_a_list": "list_type",
+    "empty": "too_short",
+    "not_a_dict": "dict_type",
+    "parse_error": "json_invalid",
+}
+
+
+def flatten_validation_errors(detail, loc: list) -> list[dict]:
+    """Turn DRF's nested error dict/list into a flat list of ``{loc, msg, type}``."""
+    errors: list[dict] = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            sub = loc if key == "non_field_errors" else [*loc, key]
+            errors.extend(flatten_validation_errors(value, sub))
+    elif isinstance(detail, list):
+        if all(isinstance(item, exceptions.ErrorDetail) for item in detail):
+            for item in detail:
+                errors.extend(flatten_validation_errors(item, loc))
+        else:
+            for index, item in enumerate(detail):
+                if item:
+                    errors.extend(flatten_validation_errors(item, [*loc, index]))
+    else:
+        code = getattr(detail, "code", "invalid")
+        errors.append({"loc": loc, "msg": str(detail), "type": _CODE_TO_TYPE.get(code, code)})
+    return errors
+
+
+def _domain(exc_class, message: str, headers: dict | None = None) -> Response:
+    return Response(
+        {"detail": message, "error_type": exc_class.error_type},
+        status=exc_class.status_code,
+        headers=headers,
+    )
+
+
+def exception_handler(exc, context):
+    # Imported here: this module is loaded while DRF's settings are still being imported.
+    from rest_framework.views import set_rollback
+
+    set_rollback()
+    if isinstance(exc, RequestValidationError):
+        return Response({"detail": exc.errors}, status=422)
+    if isinstance(exc, DomainError):
+        return _domain(type(exc), str(exc.detail), exc.headers)
+    if isinstance(exc, exceptions.ParseError):
+        return Response(
+            {
+                "detail": [
+                    {
+                        "loc": ["body"],
+                        "msg": f"The request body is not valid JSON: {exc.detail}",
+                        "type": "json_invalid",
+                    }
+                ]
+            },
+            status=422,
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        return Response({"detail": flatten_validation_errors(exc.detail, ["body"])}, status=422)
+    if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
+        return _domain(InvalidTokenError, str(exc.detail), {"WWW-Authenticate": "Bearer"})
+    if isinstance(exc, exceptions.PermissionDenied | PermissionDenied):
+        return _domain(OperationNotAllowedError, str(getattr(exc, "detail", exc)))
+    if isinstance(exc, exceptions.NotFound | Http404):
+        return _domain(ResourceNotFoundError, "Not found.")
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return Response(
+            {"detail": str(exc.detail), "error_type": "MethodNotAllowedError"}, status=405
+        )
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return Response(
+            {
+                "detail": [
+                    {
+                        "loc": ["header", "Content-Type"],
+                        "msg": "Send the request body as JSON with 'Content-Type: application/json'.",
+                        "type": "unsupported_media_type",
+                    }
+                ]
+            },
+            status=422,
+        )
+    if isinstance(exc, exceptions.Throttled):
+        return _domain(
+            RateLimitedError, str(exc.detail), {"Retry-After": str(int(exc.wait or 1))}
+        )
+    if isinstance(exc, exceptions.APIException):
+        return Response(
+            {"detail": str(exc.detail), "error_type": type(exc).__name__},
+            status=exc.status_code,
+        )
+    return None

@@ -1,0 +1,78 @@
+"""The Dramatiq broker, chosen by IMGWIRE_BROKER_URL.
+
+Empty (the embedded default): an in-process StubBroker whose worker threads run inside the
+process that serves the app (see wsgi.py/asgi.py). redis:// or amqp://: a real broker, with
+separate ``dramatiq imgwire_site.worker`` processes.
+"""
+
+import logging
+import threading
+
+import dramatiq
+from django.conf import settings
+from django.db import close_old_connections
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware
+
+logger = logging.getLogger(__name__)
+
+
+class DjangoDbConnections(Middleware):
+    """Workers are long-lived: drop connections Django would consider stale around every
+    message, as a request cycle does for web processes."""
+
+    def before_process_message(self, broker, message):
+        close_old_connections()
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        close_old_connections()
+
+    def after_skip_message(self, broker, message):
+        close_old_connections()
+
+
+def _make_broker() -> dramatiq.Broker:
+    url = settings.IMGWIRE_BROKER_URL
+    if not url:
+        broker = StubBroker()
+        broker.emit_after("process_boot")
+    elif url.startswith(("redis://", "rediss://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker = RedisBroker(url=url)
+    else:
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        broker = RabbitmqBroker(url=url)
+    broker.add_middleware(DjangoDbConnections())
+    return broker
+
+
+broker = _make_broker()
+dramatiq.set_broker(broker)
+
+_embedded_lock = threading.Lock()
+_embedded_worker: dramatiq.Worker | None = None
+
+
+def is_embedded() -> bool:
+    return isinstance(broker, StubBroker)
+
+
+def start_embedded_worker() -> dramatiq.Worker | None:
+    """Start worker threads in this process when the broker is the in-process one."""
+    global _embedded_worker
+    if not is_embedded():
+        return None
+    with _embedded_lock:
+        if _embedded_worker is None:
+            import imgwire_site.worker  # noqa: F401  (declares every actor)
+
+            _embedded_worker = dramatiq.Worker(
+                broker, worker_threads=settings.IMGWIRE_EMBEDDED_WORKER_THREADS, worker_timeout=100
+            )
+            _embedded_worker.start()
+            logger.info(
+                "embedded worker started with %d threads", settings.IMGWIRE_EMBEDDED_WORKER_THREADS
+            )
+    return _embedded_worker

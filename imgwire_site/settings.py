@@ -1,0 +1,212 @@
+"""Imgwire settings: one file, driven by environment variables (docs/configuration.md).
+
+A fresh checkout runs with no variables at all (SQLite, a local folder, an in-process
+broker); production differs only in the variables it sets.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from boto3.s3.transfer import TransferConfig
+from django.core.exceptions import ImproperlyConfigured
+
+from imgwire_site.env import (
+    dev_secret,
+    env_bool,
+    env_int,
+    env_str,
+    env_url,
+    storage_from_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("IMGWIRE_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = dev_secret("SECRET_KEY", DATA_DIR, DEBUG)
+IMGWIRE_KEY_PEPPER = dev_secret("IMGWIRE_KEY_PEPPER", DATA_DIR, DEBUG)
+if not DEBUG and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters when DEBUG is off")
+
+IMGWIRE_PUBLIC_URL = env_url("IMGWIRE_PUBLIC_URL", "http://127.0.0.1:8000", ("http", "https"))
+IMGWIRE_CDN_URL = env_url("IMGWIRE_CDN_URL", f"{IMGWIRE_PUBLIC_URL}/cdn", ("http", "https"))
+
+_hosts = env_str("ALLOWED_HOSTS")
+ALLOWED_HOSTS = [h.strip() for h in _hosts.split(",") if h.strip()] if _hosts else ["*"]
+CSRF_TRUSTED_ORIGINS = [
+    u for u in {IMGWIRE_PUBLIC_URL} if u.startswith(("http://", "https://"))
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "environments",
+    "keys",
+    "images",
+    "domains",
+    "metrics",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "imgwire_site.urls"
+WSGI_APPLICATION = "imgwire_site.wsgi.application"
+ASGI_APPLICATION = "imgwire_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+_database_url = env_str("DATABASE_URL")
+if _database_url:
+    try:
+        DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    except Exception as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "imgwire.sqlite3",
+            "OPTIONS": {
+                # WAL lets readers proceed while the worker threads write; IMMEDIATE
+                # transactions take the write lock up front so concurrent writers wait for
+                # the busy timeout instead of failing with "database is locked".
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            "TEST": {"NAME": str(DATA_DIR / "test-imgwire.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Storage --------------------------------------------------------------------------
+IMGWIRE_STORAGE_URL = env_str("IMGWIRE_STORAGE_URL")
+_default_storage = storage_from_url(IMGWIRE_STORAGE_URL, DATA_DIR)
+if _default_storage["BACKEND"].startswith("storages."):
+    # Bounded multipart buffers keep a 100 MiB upload at a flat, small memory footprint.
+    _default_storage["OPTIONS"]["transfer_config"] = TransferConfig(
+        multipart_threshold=8 * 1024 * 1024,
+        multipart_chunksize=8 * 1024 * 1024,
+        max_concurrency=2,
+    )
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# --- Broker ---------------------------------------------------------------------------
+IMGWIRE_BROKER_URL = env_url("IMGWIRE_BROKER_URL", "", ("redis", "rediss", "amqp", "amqps"))
+IMGWIRE_EMBEDDED_WORKER_THREADS = env_int("IMGWIRE_EMBEDDED_WORKER_THREADS", 2, minimum=1)
+
+# --- Uploads and processing -----------------------------------------------------------
+IMGWIRE_UPLOAD_URL_TTL_SECONDS = env_int("IMGWIRE_UPLOAD_URL_TTL_SECONDS", 15 * 60, minimum=60)
+IMGWIRE_UPLOAD_TOKEN_TTL_SECONDS = env_int("IMGWIRE_UPLOAD_TOKEN_TTL_SECONDS", 10 * 60, minimum=60)
+IMGWIRE_MAX_PIXELS = env_int("IMGWIRE_MAX_PIXELS", 250_000_000, minimum=1)
+IMGWIRE_DECODE_MEMORY_BYTES = env_int("IMGWIRE_DECODE_MEMORY_BYTES", 3 * 1024**3, minimum=1)
+IMGWIRE_DECODE_TIMEOUT_SECONDS = env_int("IMGWIRE_DECODE_TIMEOUT_SECONDS", 60, minimum=1)
+IMGWIRE_PROCESSING_STALE_SECONDS = env_int("IMGWIRE_PROCESSING_STALE_SECONDS", 10 * 60, minimum=1)
+IMGWIRE_PROCESSING_MAX_ATTEMPTS = env_int("IMGWIRE_PROCESSING_MAX_ATTEMPTS", 3, minimum=1)
+
+# --- API ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "keys.authentication.ApiKeyAuthentication",
+        "keys.authentication.DashboardSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["keys.permissions.ServerKeyOrMember"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "imgwire_site.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Imgwire Resource API",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": False,
+    "ENUM_NAME_OVERRIDES": {
+        "ImageStatus": "images.models.ImageStatus",
+        "SupportedMimeType": "images.models.SupportedMimeType",
+        "ApiKeyType": "keys.models.ApiKeyType",
+        "OrganizationMembershipRole": "environments.models.Role",
+    },
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
+
+# django-cors-headers supplies the mechanics; which origins may call is decided per
+# environment (domains app), so nothing is opened globally here.
+CORS_URLS_REGEX = r"^/api/v1/images/.*$"
+CORS_ALLOW_ALL_ORIGINS = False
+CORS_EXPOSE_HEADERS = ["X-Total-Count", "X-Page", "X-Limit", "X-Prev-Page", "X-Next-Page"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-environment-id", "idempotency-key"]
+
+# --- Security -------------------------------------------------------------------------
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+LOGIN_URL = "/admin/login/"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView
+
+from images.ingest import ingest_upload
+from imgwire_site.views import health
+
+urlpatterns = [
+    path("health", health),
+    path("api/v1/images/", include("images.urls")),
+    path(
+        "api/v1/openapi-server.json",
+        SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),
+        name="openapi",
+    ),
+    path("ingest/<uuid:image_id>", ingest_upload, name="ingest"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,12 @@
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imgwire_site.settings")
+application = get_wsgi_application()
+
+# On the embedded default the broker lives in this process: start its worker threads
+# wherever the app is served (runserver, gunicorn, the README's command).
+from imgwire_site.broker import start_embedded_worker  # noqa: E402
+
+start_embedded_worker()

@@ -1,0 +1,98 @@
+"""The cast every test draws from: an owner's organization with keys, and an outsider."""
+
+import json
+from dataclasses import dataclass
+
+import dramatiq
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from environments.models import Role
+from environments.services import membership_create, organization_create
+from keys.models import ApiKeyType
+from keys.services import api_key_create
+
+
+@dataclass
+class Tenant:
+    organization: object
+    environment: object
+    user: object
+    server_key: str
+    client_key: str
+
+    def client(self, key: str | None = None, **headers) -> APIClient:
+        client = APIClient()
+        if key is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}", **headers)
+        return client
+
+    @property
+    def server(self) -> APIClient:
+        return self.client(self.server_key)
+
+    @property
+    def browser(self) -> APIClient:
+        return self.client(self.client_key)
+
+
+def make_tenant(name: str, **client_policy) -> Tenant:
+    user = get_user_model().objects.create_user(
+        username=f"{name}@example.com", email=f"{name}@example.com", password="pw-" + name * 3
+    )
+    organization = organization_create(name=name, owner=user)
+    environment = organization.environments.get()
+    _, server_secret = api_key_create(
+        environment=environment, name="server", key_type=ApiKeyType.SERVER
+    )
+    _, client_secret = api_key_create(
+        environment=environment, name="client", key_type=ApiKeyType.CLIENT, **client_policy
+    )
+    return Tenant(organization, environment, user, server_secret, client_secret)
+
+
+@pytest.fixture
+def owner(db) -> Tenant:
+    return make_tenant("owner")
+
+
+@pytest.fixture
+def outsider(db) -> Tenant:
+    return make_tenant("outsider")
+
+
+@pytest.fixture
+def developer(db, owner):
+    user = get_user_model().objects.create_user(
+        username="dev@example.com", email="dev@example.com", password="pw-dev-dev"
+    )
+    membership_create(organization=owner.organization, user=user, role=Role.DEVELOPER)
+    return user
+
+
+@pytest.fixture
+def stub_worker():
+    """Worker threads on the in-process broker; ``run_jobs()`` drains the queues."""
+    from imgwire_site.broker import broker
+
+    broker.flush_all()
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
+    worker.start()
+
+    def run_jobs():
+        for queue in list(broker.queues):
+            broker.join(queue, fail_fast=True)
+        worker.join()
+
+    yield run_jobs
+    worker.stop()
+
+
+def body(response):
+    return json.loads(response.content)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
