@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# upload_url values must point at the server `make run` starts.
+export IMGWIRE_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test install lint bench clean
 
@@ -20,8 +22,8 @@ run: install
 	$(PY) manage.py migrate --noinput
 	@echo "Demo account (organization, environment, keys):"
 	@$(PY) manage.py bootstrap --organization Demo --environment Production \
-		--email demo@example.com --password imgwire-demo
-	@echo "Dashboard/admin sign-in: demo@example.com / imgwire-demo"
+		--email demo@example.com --password imgwire-demo --operator
+	@echo "Sign in at $(IMGWIRE_PUBLIC_URL)/admin/ as demo@example.com / imgwire-demo"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -23,7 +23,10 @@ from keys.permissions import AnyKeyOrMember, ServerKeyOrMember
 from keys.services import upload_token_create
 
 ENVIRONMENT_HEADER = OpenApiParameter(
-    "X-Environment-Id", OpenApiTypes.UUID, OpenApiParameter.HEADER, required=False,
+    "X-Environment-Id",
+    OpenApiTypes.UUID,
+    OpenApiParameter.HEADER,
+    required=False,
     description="The environment to act in, for dashboard sessions (API keys imply it).",
 )
 PAGINATION_PARAMETERS = [

@@ -28,7 +28,11 @@ def ingest_upload(request, image_id):
             {"detail": refusal.message, "error_type": refusal.error_type}, status=refusal.status
         )
     return JsonResponse(
-        {"id": str(image.id), "status": image.status, "size_bytes": image.size_bytes,
-         "hash_sha256": image.hash_sha256},
+        {
+            "id": str(image.id),
+            "status": image.status,
+            "size_bytes": image.size_bytes,
+            "hash_sha256": image.hash_sha256,
+        },
         headers={"ETag": f'"{image.hash_sha256}"'},
     )

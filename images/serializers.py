@@ -49,11 +49,29 @@ class ImageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Image
         fields = [
-            "id", "environment_id", "upload_token_id", "original_filename", "hash_sha256",
-            "status", "cdn_url", "mime_type", "can_upload", "is_directly_deliverable",
-            "idempotency_key", "purpose", "extension", "width", "height", "size_bytes",
-            "custom_metadata", "exif_data", "created_at", "updated_at", "deleted_at",
-            "processed_metadata_at", "status_reason",
+            "id",
+            "environment_id",
+            "upload_token_id",
+            "original_filename",
+            "hash_sha256",
+            "status",
+            "cdn_url",
+            "mime_type",
+            "can_upload",
+            "is_directly_deliverable",
+            "idempotency_key",
+            "purpose",
+            "extension",
+            "width",
+            "height",
+            "size_bytes",
+            "custom_metadata",
+            "exif_data",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+            "processed_metadata_at",
+            "status_reason",
         ]
         read_only_fields = fields
         extra_kwargs = {
@@ -79,8 +97,15 @@ class UploadTokenCreateResponseSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = UploadToken
-        fields = ["id", "environment_id", "used_at", "expires_at", "created_at", "updated_at",
-                  "token"]
+        fields = [
+            "id",
+            "environment_id",
+            "used_at",
+            "expires_at",
+            "created_at",
+            "updated_at",
+            "token",
+        ]
         read_only_fields = fields
 
 

@@ -1,5 +1,6 @@
 """Object storage access for images, through Django's STORAGES (local folder or S3)."""
 
+import contextlib
 import hashlib
 from typing import BinaryIO
 
@@ -79,10 +80,8 @@ def open_object(key: str):
 
 
 def delete_object(key: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         default_storage.delete(key)
-    except FileNotFoundError:
-        pass
 
 
 def object_exists(key: str) -> bool:

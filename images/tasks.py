@@ -2,9 +2,9 @@
 
 import dramatiq
 
-from imgwire_site.broker import broker  # noqa: F401  (the broker must exist before actors)
 from images.services.deletion import image_purge_objects
 from images.services.processing import image_process
+from imgwire_site.broker import broker  # noqa: F401  (the broker must exist before actors)
 
 IMAGES_QUEUE = "images"
 

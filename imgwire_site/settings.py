@@ -33,9 +33,7 @@ IMGWIRE_CDN_URL = env_url("IMGWIRE_CDN_URL", f"{IMGWIRE_PUBLIC_URL}/cdn", ("http
 
 _hosts = env_str("ALLOWED_HOSTS")
 ALLOWED_HOSTS = [h.strip() for h in _hosts.split(",") if h.strip()] if _hosts else ["*"]
-CSRF_TRUSTED_ORIGINS = [
-    u for u in {IMGWIRE_PUBLIC_URL} if u.startswith(("http://", "https://"))
-]
+CSRF_TRUSTED_ORIGINS = [u for u in {IMGWIRE_PUBLIC_URL} if u.startswith(("http://", "https://"))]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

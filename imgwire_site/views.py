@@ -14,7 +14,9 @@ def health(request):
 
 def api_not_found(request, exception=None):
     return JsonResponse(
-        {"detail": "No such endpoint; see /api/v1/openapi-server.json.",
-         "error_type": "ResourceNotFoundError"},
+        {
+            "detail": "No such endpoint; see /api/v1/openapi-server.json.",
+            "error_type": "ResourceNotFoundError",
+        },
         status=404,
     )

@@ -24,8 +24,16 @@ BROKERS = {
     "redis": "redis://127.0.0.1:6379/15",
     "rabbitmq": "amqp://guest:guest@127.0.0.1:5672/%2F",
 }
-CONFIG_VARIABLES = ("DATABASE_URL", "IMGWIRE_STORAGE_URL", "IMGWIRE_BROKER_URL", "DEBUG",
-                    "SECRET_KEY", "IMGWIRE_KEY_PEPPER", "IMGWIRE_PUBLIC_URL", "IMGWIRE_CDN_URL")
+CONFIG_VARIABLES = (
+    "DATABASE_URL",
+    "IMGWIRE_STORAGE_URL",
+    "IMGWIRE_BROKER_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "IMGWIRE_KEY_PEPPER",
+    "IMGWIRE_PUBLIC_URL",
+    "IMGWIRE_CDN_URL",
+)
 
 
 def reachable(port: int, host: str = "127.0.0.1") -> bool:

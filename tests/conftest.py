@@ -96,3 +96,10 @@ def body(response):
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/services needs the real services pass (scripts/run_tests.py)."""
+    for item in items:
+        if "/tests/services/" in str(item.path):
+            item.add_marker(pytest.mark.services)

@@ -3,10 +3,10 @@
 from django.db import transaction
 from django.utils import timezone
 
-from imgwire_site.api.errors import ResourceNotFoundError
-from imgwire_site.tasks import enqueue_on_commit
 from images.models import Image, incoming_key, original_key, variants_prefix
 from images.storage import delete_object, delete_prefix
+from imgwire_site.api.errors import ResourceNotFoundError
+from imgwire_site.tasks import enqueue_on_commit
 
 MAX_BULK_DELETE = 1000
 

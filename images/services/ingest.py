@@ -26,25 +26,29 @@ class IngestRefused(Exception):
 def _check_request(claims: dict | None, content_type: str, content_length: str | None) -> int:
     if claims is None:
         raise IngestRefused(
-            403, "InvalidSignatureError",
+            403,
+            "InvalidSignatureError",
             "The upload URL signature is invalid; use the upload_url exactly as returned.",
         )
     if claims.get("expired"):
         raise IngestRefused(
-            403, "ExpiredSignatureError",
+            403,
+            "ExpiredSignatureError",
             "The upload URL has expired; create a new upload with standard_upload "
             "(the same idempotency_key returns the same image with a fresh upload_url).",
         )
     declared_type = claims["t"]
     if content_type.split(";", 1)[0].strip().lower() != declared_type:
         raise IngestRefused(
-            415, "ContentTypeMismatchError",
+            415,
+            "ContentTypeMismatchError",
             f"Content-Type must be {declared_type}, the mime_type this upload was created "
             f"with (got {content_type or 'none'}).",
         )
     if not content_length or not content_length.isdigit():
         raise IngestRefused(
-            411, "LengthRequiredError",
+            411,
+            "LengthRequiredError",
             "Send a Content-Length header with the exact size of the file in bytes.",
         )
     length = int(content_length)
@@ -52,13 +56,15 @@ def _check_request(claims: dict | None, content_type: str, content_length: str |
     if claims.get("x") and length != limit:
         status = 413 if length > limit else 400
         raise IngestRefused(
-            status, "ContentLengthMismatchError",
+            status,
+            "ContentLengthMismatchError",
             f"Content-Length {length} does not match the content_length declared for this "
             f"upload ({limit}).",
         )
     if length > limit:
         raise IngestRefused(
-            413, "PayloadTooLargeError",
+            413,
+            "PayloadTooLargeError",
             f"Content-Length {length} exceeds the maximum size for this upload ({limit} bytes).",
         )
     if length == 0:
@@ -83,9 +89,7 @@ def _claim_for_ingest(image_id) -> Image | None:
 
 
 def _release(image: Image) -> None:
-    Image.objects.filter(id=image.id, bytes_received_at__isnull=True).update(
-        ingest_started_at=None
-    )
+    Image.objects.filter(id=image.id, bytes_received_at__isnull=True).update(ingest_started_at=None)
 
 
 def image_receive_upload(
@@ -95,7 +99,8 @@ def image_receive_upload(
     image = _claim_for_ingest(image_id)
     if image is None:
         raise IngestRefused(
-            409, "ConflictError",
+            409,
+            "ConflictError",
             "This upload URL has already been used (or an upload to it is in progress); "
             "each upload_url accepts one PUT.",
         )
@@ -113,14 +118,16 @@ def image_receive_upload(
         delete_object(image.incoming_key)
         _release(image)
         raise IngestRefused(
-            400, "UploadInterruptedError",
+            400,
+            "UploadInterruptedError",
             "The upload could not be stored (the connection may have dropped); PUT it again.",
         ) from None
     if reader.count != length:
         delete_object(image.incoming_key)
         _release(image)
         raise IngestRefused(
-            400, "UploadInterruptedError",
+            400,
+            "UploadInterruptedError",
             f"Received {reader.count} bytes but Content-Length said {length}; PUT it again.",
         )
     digest = reader.sha256.hexdigest()
@@ -128,12 +135,15 @@ def image_receive_upload(
         delete_object(image.incoming_key)
         _release(image)
         raise IngestRefused(
-            422, "HashMismatchError",
+            422,
+            "HashMismatchError",
             f"The bytes hash to sha256 {digest}, not the hash_sha256 declared for this upload.",
         )
     with transaction.atomic():
-        updated = Image.objects.alive().filter(id=image.id, bytes_received_at__isnull=True).update(
-            bytes_received_at=timezone.now(), size_bytes=reader.count, hash_sha256=digest
+        updated = (
+            Image.objects.alive()
+            .filter(id=image.id, bytes_received_at__isnull=True)
+            .update(bytes_received_at=timezone.now(), size_bytes=reader.count, hash_sha256=digest)
         )
         if updated == 1:
             from images.tasks import process_image

@@ -27,8 +27,10 @@ def _claim(image_id) -> Image | None:
     claimed = (
         Image.objects.alive()
         .filter(id=image_id, bytes_received_at__isnull=False)
-        .filter(Q(status=ImageStatus.PENDING) | Q(status=ImageStatus.PROCESSING,
-                                                  processing_started_at__lt=stale))
+        .filter(
+            Q(status=ImageStatus.PENDING)
+            | Q(status=ImageStatus.PROCESSING, processing_started_at__lt=stale)
+        )
         .update(
             status=ImageStatus.PROCESSING,
             processing_started_at=now,

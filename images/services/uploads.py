@@ -8,14 +8,14 @@ from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 
+from images.models import Image
+from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION
 from imgwire_site.api.errors import (
     ConflictError,
     InvalidTokenError,
     RateLimitedError,
     field_error,
 )
-from images.models import Image
-from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION
 from keys.authentication import Access
 from keys.models import (
     CLIENT_KEY_DEFAULT_PENDING_UPLOADS,
@@ -185,10 +185,16 @@ def image_create_standard_upload(
 
 def upload_url_for(image: Image, limit: int) -> str:
     """A short-lived signed URL that accepts one PUT of the declared type."""
-    max_bytes = image.declared_content_length if image.declared_content_length is not None else limit
+    max_bytes = (
+        image.declared_content_length if image.declared_content_length is not None else limit
+    )
     token = signing.dumps(
-        {"i": str(image.id), "t": image.mime_type, "n": max_bytes,
-         "x": image.declared_content_length is not None},
+        {
+            "i": str(image.id),
+            "t": image.mime_type,
+            "n": max_bytes,
+            "x": image.declared_content_length is not None,
+        },
         salt=INGEST_SALT,
         compress=False,
     )

@@ -172,7 +172,7 @@ def exception_handler(exc, context):
                 "detail": [
                     {
                         "loc": ["header", "Content-Type"],
-                        "msg": "Send the request body as JSON with 'Content-Type: application/json'.",
+                        "msg": "Send the body as JSON with 'Content-Type: application/json'.",
                         "type": "unsupported_media_type",
                     }
                 ]
@@ -180,9 +180,7 @@ def exception_handler(exc, context):
             status=422,
         )
     if isinstance(exc, exceptions.Throttled):
-        return _domain(
-            RateLimitedError, str(exc.detail), {"Retry-After": str(int(exc.wait or 1))}
-        )
+        return _domain(RateLimitedError, str(exc.detail), {"Retry-After": str(int(exc.wait or 1))})
     if isinstance(exc, exceptions.APIException):
         return Response(
             {"detail": str(exc.detail), "error_type": type(exc).__name__},

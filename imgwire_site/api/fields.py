@@ -50,9 +50,7 @@ class MetadataField(serializers.DictField):
         errors = {}
         for key, value in data.items():
             if not key or len(key) > MAX_METADATA_KEY_LENGTH:
-                errors[key] = [
-                    f"Keys must be 1 to {MAX_METADATA_KEY_LENGTH} characters long."
-                ]
+                errors[key] = [f"Keys must be 1 to {MAX_METADATA_KEY_LENGTH} characters long."]
             elif isinstance(value, str):
                 if len(value) > MAX_METADATA_STRING_LENGTH:
                     errors[key] = [

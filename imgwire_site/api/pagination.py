@@ -13,12 +13,23 @@ def _int_param(request, name: str, default: int, minimum: int, maximum: int | No
         value = int(raw)
     except ValueError:
         raise RequestValidationError(
-            [{"loc": ["query", name], "msg": f"{name} must be an integer {bound}", "type": "int_parsing"}]
+            [
+                {
+                    "loc": ["query", name],
+                    "msg": f"{name} must be an integer {bound}",
+                    "type": "int_parsing",
+                }
+            ]
         ) from None
     if value < minimum or (maximum is not None and value > maximum):
         raise RequestValidationError(
-            [{"loc": ["query", name], "msg": f"{name} must be {bound}, got {value}",
-              "type": "greater_than_equal" if value < minimum else "less_than_equal"}]
+            [
+                {
+                    "loc": ["query", name],
+                    "msg": f"{name} must be {bound}, got {value}",
+                    "type": "greater_than_equal" if value < minimum else "less_than_equal",
+                }
+            ]
         )
     return value
 

@@ -9,7 +9,10 @@ pytestmark = pytest.mark.django_db
 
 def test_it_creates_a_pending_image_with_an_upload_url(owner):
     response = create_upload(
-        owner.server, file_name="hero.png", content_length=1234, purpose="hero",
+        owner.server,
+        file_name="hero.png",
+        content_length=1234,
+        purpose="hero",
         custom_metadata={"source": "cms", "published": True, "rank": 3, "score": 0.5},
     )
     assert response.status_code == 200
@@ -22,8 +25,7 @@ def test_it_creates_a_pending_image_with_an_upload_url(owner):
     assert image["is_directly_deliverable"] is True
     assert image["width"] == 0 and image["height"] == 0
     assert image["size_bytes"] == 1234
-    assert image["custom_metadata"] == {"source": "cms", "published": True, "rank": 3,
-                                        "score": 0.5}
+    assert image["custom_metadata"] == {"source": "cms", "published": True, "rank": 3, "score": 0.5}
     assert image["environment_id"] == str(owner.environment.id)
     assert image["cdn_url"].endswith(
         f"/{owner.organization.id}/{owner.environment.id}/{image['id']}"
@@ -129,7 +131,8 @@ def test_an_upload_token_from_another_environment_is_refused(owner, outsider):
     ApiKey.objects.filter(key_type="CLIENT").update(allow_unsigned_upload=False)
     token = outsider.server.post("/api/v1/images/token").json()["token"]
     response = owner.browser.post(
-        f"/api/v1/images/standard_upload?upload_token={token}", {"file_name": "a.jpg"},
+        f"/api/v1/images/standard_upload?upload_token={token}",
+        {"file_name": "a.jpg"},
         format="json",
     )
     assert response.status_code == 401
@@ -149,7 +152,8 @@ def test_an_expired_upload_token_is_refused(owner):
     )
     response = owner.browser.post(
         f"/api/v1/images/standard_upload?upload_token={token['token']}",
-        {"file_name": "a.jpg"}, format="json",
+        {"file_name": "a.jpg"},
+        format="json",
     )
     assert response.status_code == 401
 

@@ -21,9 +21,14 @@ class Command(BaseCommand):
         parser.add_argument("--environment", required=True)
         parser.add_argument("--email", required=True)
         parser.add_argument("--password", default=None)
+        parser.add_argument(
+            "--operator",
+            action="store_true",
+            help="Also make the user an operator (Django admin superuser); for the demo.",
+        )
 
     @transaction.atomic
-    def handle(self, *args, organization, environment, email, password, **options):
+    def handle(self, *args, organization, environment, email, password, operator, **options):
         if "@" not in email:
             raise CommandError(f"--email must be an email address, got {email!r}")
         User = get_user_model()
@@ -33,6 +38,10 @@ class Command(BaseCommand):
         elif password:
             user.set_password(password)
             user.save(update_fields=["password"])
+
+        if operator and not (user.is_staff and user.is_superuser):
+            user.is_staff = user.is_superuser = True
+            user.save(update_fields=["is_staff", "is_superuser"])
 
         org = Organization.objects.filter(name=organization, memberships__user=user).first()
         if org is None:
