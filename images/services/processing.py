@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from images.models import Image, ImageStatus
-from images.processing.sandbox import inspect_image
+from images.processing.sandbox import SandboxError, inspect_image
 from images.storage import delete_object, open_object, save_file
 
 logger = logging.getLogger(__name__)
@@ -111,13 +111,19 @@ def image_process(image_id) -> None:
         if image.declared_sha256 and image.declared_sha256.lower() != digest:
             image_quarantine(image, f"The bytes hash to {digest}, not the declared hash_sha256.")
             return
-        inspection = inspect_image(
-            tmp.name,
-            image.mime_type,
-            max_pixels=settings.IMGWIRE_MAX_PIXELS,
-            memory_bytes=settings.IMGWIRE_DECODE_MEMORY_BYTES,
-            timeout_seconds=settings.IMGWIRE_DECODE_TIMEOUT_SECONDS,
-        )
+        try:
+            inspection = inspect_image(
+                tmp.name,
+                image.mime_type,
+                max_pixels=settings.IMGWIRE_MAX_PIXELS,
+                memory_bytes=settings.IMGWIRE_DECODE_MEMORY_BYTES,
+                timeout_seconds=settings.IMGWIRE_DECODE_TIMEOUT_SECONDS,
+            )
+        except SandboxError:
+            # The machine, not the file, is at fault: hand the image back to PENDING and let
+            # the broker retry, rather than quarantining good uploads.
+            _finish(image, status=ImageStatus.PENDING)
+            raise
         if not inspection.ok:
             image_quarantine(image, inspection.reason or "The file could not be decoded.")
             return

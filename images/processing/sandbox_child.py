@@ -1,0 +1,439 @@
+"""Decode one untrusted image inside resource limits and describe it as one line of JSON.
+
+Run as ``python -m images.processing.sandbox_child '<request json>'`` (or with the request on
+stdin); ``images.processing.sandbox.inspect_image`` is the caller. The request is
+``{"path", "declared_mime", "max_pixels", "memory_bytes", "cpu_seconds"}``. Stdout carries
+exactly one JSON object, ``{"ok": true, ...}`` or ``{"ok": false, "reason": ...}``.
+
+This module must not import Django: it runs in a bare interpreter whose address space is capped
+before any image library is loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import resource
+import sys
+
+# Image decoders spread work over threads; every thread costs a stack in the capped address
+# space and CPU time against RLIMIT_CPU, so keep the count independent of the host's cores.
+DECODER_THREADS = 2
+# Per-frame bookkeeping costs Pillow far more than a tiny frame's pixels, so the pixel budget
+# alone would let 100 000 1x1 frames through.
+MAX_FRAMES = 10_000
+MAX_EXIF_STRING = 1000
+MAX_EXIF_LIST = 64
+
+# Pointers (GPS, Exif, Interop, SubIFDs), strip/tile layout, the thumbnail, colour tables,
+# and blobs: XMP, IPTC and Photoshop resources (all three can repeat the GPS position in their
+# own encodings), the ICC profile, MakerNote, PrintIM, DNG private data and padding.
+_EXIF_DROPPED_TAGS = frozenset({
+    0x8825, 0x8769, 0xA005, 0x014A, 0x0111, 0x0117, 0x0144, 0x0145, 0x0201, 0x0202,
+    0x0140, 0x012D, 0x02BC, 0x83BB, 0x8649, 0x8773, 0x927C, 0xC4A5, 0xC634, 0xEA1C,
+})  # fmt: skip
+_USER_COMMENT_PREFIXES = (b"ASCII\x00\x00\x00", b"\x00" * 8)
+_ANIMATED_FORMATS = frozenset({"GIF", "PNG", "WEBP", "AVIF", "JXL"})
+_JXL_CONTAINER = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
+
+# How native decoders word a failed allocation (libavif, libheif, Rust's alloc handler, C++).
+_MEMORY_WORDS = (
+    "out of memory", "memory allocation", "allocation failed", "allocating",
+    "cannot allocate memory", "bad_alloc", "failed to map segment", "memoryerror",
+)  # fmt: skip
+
+
+def looks_like_memory(text: str) -> bool:
+    text = text.lower()
+    return any(words in text for words in _MEMORY_WORDS)
+
+
+class Refusal(Exception):
+    """The image is not acceptable; the message says why, for a developer."""
+
+
+class SandboxFault(Exception):
+    """The sandbox itself is broken (missing library, missing file): not the image's fault."""
+
+
+def limit_resources(memory_bytes: int, cpu_seconds: int) -> None:
+    # Measured on Linux x86-64 / CPython 3.11 / Pillow 13, MALLOC_ARENA_MAX=2 (set by the
+    # parent): after importing Pillow, pillow_heif and pillow_jxl the child maps ~70 MiB, and
+    # the smallest cap under which a tiny image still decodes is ~61 MiB for JPEG/PNG/GIF,
+    # ~63-72 MiB for BMP/TIFF/ICO/WebP/AVIF, ~78 MiB for HEIC and ~90 MiB for JPEG XL (its
+    # thread pool). Uncapped, libheif reserves up to ~210 MiB but copes with less. Pixels then
+    # cost ~4 B each for JPEG/PNG/TIFF/BMP, ~10.4 B HEIC, ~12 B AVIF, ~12-15.5 B JPEG XL and
+    # ~16-17 B WebP (Pillow keeps libwebp's canvases beside its own). sandbox.py picks the
+    # default from these.
+    # Soft limit sends SIGXCPU; the hard limit one second later is a SIGKILL backstop.
+    for kind, soft, hard in (
+        (resource.RLIMIT_AS, memory_bytes, memory_bytes),
+        (resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1),
+        (resource.RLIMIT_CORE, 0, 0),
+    ):
+        # A container may already impose a lower hard limit, which cannot be raised.
+        ceiling = resource.getrlimit(kind)[1]
+        if ceiling != resource.RLIM_INFINITY:
+            soft, hard = min(soft, ceiling), min(hard, ceiling)
+        resource.setrlimit(kind, (soft, hard))
+
+
+def _load_pillow(max_pixels: int):
+    import warnings
+
+    try:
+        import pillow_heif
+        import pillow_jxl  # noqa: F401  (registers the JXL opener)
+        from PIL import AvifImagePlugin, Image, ImageFile
+        from pillow_jxl import JpegXLImagePlugin
+    except ImportError as exc:
+        # Under a small RLIMIT_AS the dynamic loader fails to map a library's segments.
+        if looks_like_memory(str(exc)):
+            raise MemoryError(str(exc)) from exc
+        raise SandboxFault(f"an image library is missing from the sandbox: {exc}") from exc
+
+    pillow_heif.register_heif_opener(
+        decode_threads=DECODER_THREADS, thumbnails=False, depth_images=False, aux_images=False
+    )
+    AvifImagePlugin.DEFAULT_MAX_THREADS = DECODER_THREADS
+    JpegXLImagePlugin.DECODE_THREADS = DECODER_THREADS
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    # Pillow warns between 1x and 2x the limit and raises above; make both refusals.
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+    return Image
+
+
+def _too_many_pixels(width: int, height: int, max_pixels: int, frames: int = 1) -> None:
+    if frames > MAX_FRAMES:
+        raise Refusal(f"the image has more than {MAX_FRAMES:,} frames")
+    if width * height * frames > max_pixels:
+        what = f"{width}x{height}" if frames == 1 else f"{frames:,} frames of {width}x{height}"
+        raise Refusal(
+            f"the image is {what} = {width * height * frames:,} pixels, "
+            f"over the limit of {max_pixels:,}"
+        )
+
+
+def _over_budget(total: int, max_pixels: int) -> None:
+    if total > max_pixels:
+        raise Refusal(
+            f"the image's frames add up to more than {max_pixels:,} pixels (at least {total:,})"
+        )
+
+
+def gif_frame_count(data: bytes, max_pixels: int) -> int:
+    """Count a GIF's frames by walking its blocks, without decoding, stopping as soon as the
+    frames times the canvas (the screen grown to cover every frame, as Pillow grows it) are
+    over the pixel budget. Pillow's own ``n_frames`` walks the whole file unbounded."""
+    if len(data) < 13:
+        raise Refusal("the GIF file is truncated inside its header")
+    width, height = int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    flags = data[10]
+    pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    frames = 0
+    while True:
+        if pos >= len(data):
+            # Pillow tolerates a missing trailer after complete frames.
+            if frames:
+                return frames
+            raise Refusal("the GIF file is truncated before its first frame")
+        block = data[pos]
+        if block == 0x3B:
+            if not frames:
+                raise Refusal("the GIF file has no frames")
+            return frames
+        if block == 0x21:
+            pos += 2
+        elif block == 0x2C:
+            if pos + 10 > len(data):
+                raise Refusal("the GIF file is truncated inside a frame header")
+            left, top, w, h = (
+                int.from_bytes(data[pos + i : pos + i + 2], "little") for i in (1, 3, 5, 7)
+            )
+            width, height = max(width, left + w), max(height, top + h)
+            frames += 1
+            _too_many_pixels(width, height, max_pixels, frames)
+            local = data[pos + 9]
+            pos += 10 + (3 << ((local & 7) + 1) if local & 0x80 else 0) + 1
+        else:
+            # Pillow skips stray bytes between blocks one at a time; count frames the same way.
+            pos += 1
+            continue
+        # Data sub-blocks, ended by a zero-length one.
+        while pos < len(data) and data[pos]:
+            pos += data[pos] + 1
+        pos += 1
+
+
+class _BitReader:
+    def __init__(self, data: bytes):
+        self.data, self.bit = data, 0
+
+    def read(self, count: int) -> int:
+        value = 0
+        for i in range(count):
+            byte = self.bit >> 3
+            if byte >= len(self.data):
+                raise Refusal("the JPEG XL file is truncated inside its header")
+            value |= ((self.data[byte] >> (self.bit & 7)) & 1) << i
+            self.bit += 1
+        return value
+
+    def dimension(self) -> int:
+        return self.read((9, 13, 18, 30)[self.read(2)]) + 1
+
+
+_JXL_RATIOS = ((1, 1), (12, 10), (4, 3), (3, 2), (16, 9), (5, 4), (2, 1))
+
+
+def jxl_dimensions(data: bytes) -> tuple[int, int]:
+    """Width and height from a JPEG XL SizeHeader (ISO/IEC 18181-1). pillow_jxl decodes the
+    whole image inside ``Image.open``, so this is the only look before the pixels exist."""
+    codestream = data
+    if data[:12] == _JXL_CONTAINER:
+        pos, codestream = 0, b""
+        while pos + 8 <= len(data):
+            size, kind = int.from_bytes(data[pos : pos + 4], "big"), data[pos + 4 : pos + 8]
+            header = 8
+            if size == 1:
+                size, header = int.from_bytes(data[pos + 8 : pos + 16], "big"), 16
+            end = len(data) if size == 0 else pos + size
+            if kind == b"jxlc":
+                codestream = data[pos + header : end]
+                break
+            if kind == b"jxlp":
+                codestream = data[pos + header + 4 : end]
+                break
+            if size < header and size != 0:
+                break
+            pos = end
+    if codestream[:2] != b"\xff\x0a":
+        raise Refusal("the JPEG XL file has no readable codestream header")
+    bits = _BitReader(codestream[2:])
+    small = bits.read(1)
+    height = (bits.read(5) + 1) * 8 if small else bits.dimension()
+    ratio = bits.read(3)
+    if ratio:
+        numerator, denominator = _JXL_RATIOS[ratio - 1]
+        width = height * numerator // denominator
+    else:
+        width = (bits.read(5) + 1) * 8 if small else bits.dimension()
+    return width, height
+
+
+def _frame_count(image, data: bytes, max_pixels: int) -> int:
+    width, height = image.size
+    if image.format == "GIF":
+        return gif_frame_count(data, max_pixels)
+    if image.format == "TIFF":
+        # Pillow's n_frames parses every IFD in the file; walk them with a budget instead.
+        total = 0
+        for index in range(MAX_FRAMES + 1):
+            try:
+                image.seek(index)
+            except EOFError:
+                image.seek(0)
+                return index
+            total += image.size[0] * image.size[1]
+            _over_budget(total, max_pixels)
+        raise Refusal(f"the TIFF file has more than {MAX_FRAMES:,} pages")
+    frames = int(getattr(image, "n_frames", 1) or 1)
+    _too_many_pixels(width, height, max_pixels, frames)
+    return frames
+
+
+def _json_value(value):
+    """A JSON-safe copy of an EXIF value, or None to drop it."""
+    from PIL.TiffImagePlugin import IFDRational
+
+    if isinstance(value, int):
+        return value
+    if isinstance(value, IFDRational | float):
+        if isinstance(value, IFDRational) and not value.denominator:
+            return None
+        number = float(value)
+        return number if number == number and abs(number) != float("inf") else None
+    if isinstance(value, bytes):
+        for prefix in _USER_COMMENT_PREFIXES:
+            if value.startswith(prefix):
+                value = value[len(prefix) :]
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if isinstance(value, str):
+        text = value.replace("\x00", "").strip()
+        if not text or not all(ch.isprintable() or ch in "\t\n\r" for ch in text):
+            return None
+        return text[:MAX_EXIF_STRING]
+    if isinstance(value, tuple | list) and 0 < len(value) <= MAX_EXIF_LIST:
+        items = [_json_value(item) for item in value]
+        return None if any(item is None for item in items) else items
+    return None
+
+
+def readable_exif(image) -> dict:
+    """Named EXIF tags from the main IFD and the Exif sub-IFD, with every GPS tag removed."""
+    from PIL import ExifTags
+
+    exif = image.getexif()
+    entries = dict(exif.items())
+    # A broken Exif sub-IFD leaves the main tags usable.
+    with contextlib.suppress(Exception):
+        entries.update(exif.get_ifd(ExifTags.IFD.Exif))
+    readable = {}
+    for tag, raw in entries.items():
+        name = ExifTags.TAGS.get(tag)
+        if not name or tag in _EXIF_DROPPED_TAGS or name.startswith("GPS"):
+            continue
+        value = _json_value(raw)
+        if value is not None:
+            readable[name] = value
+    return readable
+
+
+def _orientation(image) -> int:
+    try:
+        value = int(image.getexif().get(0x0112, 1))
+    except (TypeError, ValueError):
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def inspect(path: str, declared_mime: str, max_pixels: int) -> dict:
+    from images.processing.formats import ACCEPTED_PIL_FORMATS, PIL_FORMAT_TO_MIME
+
+    Image = _load_pillow(max_pixels)
+    if not os.path.isfile(path):
+        raise SandboxFault(f"the file to inspect does not exist: {path}")
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if data[:2] == b"\xff\x0a" or data[:12] == _JXL_CONTAINER:
+        if declared_mime != "image/jxl":
+            raise Refusal(f"the bytes are image/jxl but the upload declared {declared_mime}")
+        _too_many_pixels(*jxl_dimensions(data), max_pixels)
+
+    try:
+        image = Image.open(path, formats=ACCEPTED_PIL_FORMATS)
+    except Image.UnidentifiedImageError:
+        raise Refusal(
+            f"the bytes are not an image in any accepted format (the upload declared "
+            f"{declared_mime})"
+        ) from None
+    with image:
+        mime = PIL_FORMAT_TO_MIME.get(image.format or "")
+        if mime is None:
+            raise Refusal(f"the bytes are {image.format} images, which are not accepted")
+        if mime != declared_mime:
+            raise Refusal(f"the bytes are {mime} but the upload declared {declared_mime}")
+        width, height = image.size
+        _too_many_pixels(width, height, max_pixels)
+        frames = _frame_count(image, data, max_pixels)
+        del data  # Pillow reads the file itself; leave the whole budget to the decoder.
+        try:
+            exif, orientation = readable_exif(image), _orientation(image)
+        except Exception:
+            # Broken metadata does not make the pixels unusable.
+            exif, orientation = {}, 1
+        if image.format == "TIFF" and orientation >= 5:
+            # Pillow reports a TIFF's size already turned by its Orientation tag (and turns the
+            # pixels while loading); report it as stored, like every other format.
+            width, height = height, width
+
+        has_alpha, decoded = False, 0
+        for index in range(frames):
+            if index:
+                image.seek(index)
+            decoded += image.size[0] * image.size[1]
+            _over_budget(decoded, max_pixels)
+            image.load()
+            # ICO and GIF can grow the canvas while loading; hold them to the same budget.
+            _too_many_pixels(*image.size, max_pixels)
+            has_alpha = has_alpha or image.has_transparency_data
+    animated = frames > 1 and image.format in _ANIMATED_FORMATS
+    return {
+        "ok": True, "mime_type": mime, "width": width, "height": height, "frames": frames,
+        "is_animated": animated, "has_alpha": bool(has_alpha), "orientation": orientation,
+        "exif": exif,
+    }  # fmt: skip
+
+
+def _one_line(exc: BaseException) -> str:
+    return (" ".join(str(exc).split()) or type(exc).__name__)[:300]
+
+
+def describe_failure(exc: BaseException, memory_bytes: int, max_pixels: int) -> dict:
+    if isinstance(exc, Refusal):
+        return {"ok": False, "reason": str(exc)}
+    if isinstance(exc, SandboxFault):
+        return {"ok": False, "fault": True, "reason": str(exc)}
+    if isinstance(exc, MemoryError) or looks_like_memory(str(exc)):
+        budget = f"{memory_bytes:,} bytes"
+        return {"ok": False, "reason": f"the decoder ran out of its memory budget ({budget})"}
+    from PIL import Image
+
+    if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
+        # Pillow raises in Image.open, before the size is ours to read, and quotes its own
+        # threshold (twice the limit); keep only the pixel count.
+        claimed = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = f"{int(claimed[1]):,} pixels" if claimed else "more pixels"
+        reason = f"the image is {pixels}, over the limit of {max_pixels:,}"
+    elif isinstance(exc, EOFError) or "truncated" in str(exc).lower():
+        reason = f"the file is truncated: {_one_line(exc)}"
+    elif isinstance(exc, OSError | SyntaxError | ValueError | RuntimeError | IndexError):
+        reason = f"the image data is corrupt or unsupported: {_one_line(exc)}"
+    else:
+        reason = f"the image could not be decoded ({type(exc).__name__}: {_one_line(exc)})"
+    return {"ok": False, "reason": reason}
+
+
+def _read_request() -> dict:
+    raw = sys.argv[1] if len(sys.argv) > 1 else sys.stdin.read()
+    request = json.loads(raw)
+    for key in ("path", "declared_mime"):
+        if not isinstance(request.get(key), str):
+            raise ValueError(f"{key} must be a string")
+    for key in ("max_pixels", "memory_bytes", "cpu_seconds"):
+        if not isinstance(request.get(key), int) or request[key] < 1:
+            raise ValueError(f"{key} must be a positive integer")
+    return request
+
+
+def main() -> int:
+    # Whatever a native library prints must not corrupt the one JSON line: the result goes to
+    # a private copy of stdout, and fd 1 is pointed at stderr for everything else.
+    result_fd = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        request = _read_request()
+    except (ValueError, TypeError) as exc:
+        result = {"ok": False, "fault": True, "reason": f"malformed sandbox request: {exc}"}
+    else:
+        try:
+            limit_resources(request["memory_bytes"], request["cpu_seconds"])
+        except (OSError, ValueError) as exc:
+            result = {"ok": False, "fault": True, "reason": f"cannot set resource limits: {exc}"}
+            os.write(result_fd, (json.dumps(result) + "\n").encode())
+            return 0
+        try:
+            result = inspect(request["path"], request["declared_mime"], request["max_pixels"])
+        except Exception as exc:
+            try:
+                result = describe_failure(exc, request["memory_bytes"], request["max_pixels"])
+            except MemoryError:
+                result = describe_failure(MemoryError(), request["memory_bytes"], 0)
+            except Exception:
+                result = {"ok": False, "reason": f"the image could not be decoded ({exc!r})"}
+    try:
+        line = json.dumps(result, ensure_ascii=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        line = json.dumps({"ok": False, "reason": f"the image metadata is unreadable: {exc}"})
+    os.write(result_fd, (line + "\n").encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
