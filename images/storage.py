@@ -22,22 +22,33 @@ class CountingReader:
     """Wraps a request stream: hashes and counts as storage pulls, and refuses to read past
     ``limit`` so a body longer than promised never reaches storage whole."""
 
+    closed = False
+
     def __init__(self, stream: BinaryIO, limit: int):
         self.stream = stream
         self.limit = limit
         self.count = 0
         self.sha256 = hashlib.sha256()
 
+    def readable(self) -> bool:
+        return True
+
     def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = CHUNK_SIZE
-        size = min(size, CHUNK_SIZE, self.limit - self.count + 1)
-        chunk = self.stream.read(size) if size > 0 else b""
-        self.count += len(chunk)
-        if self.count > self.limit:
-            raise StreamTooLong
-        self.sha256.update(chunk)
-        return chunk
+        """File semantics: ``size`` bytes unless the stream ends first (boto3 takes a short
+        read for end of file), everything left when ``size`` is negative."""
+        wanted = self.limit - self.count + 1 if size is None or size < 0 else size
+        parts = []
+        while wanted > 0:
+            chunk = self.stream.read(min(wanted, CHUNK_SIZE, self.limit - self.count + 1))
+            if not chunk:
+                break
+            self.count += len(chunk)
+            if self.count > self.limit:
+                raise StreamTooLong
+            self.sha256.update(chunk)
+            parts.append(chunk)
+            wanted -= len(chunk)
+        return b"".join(parts)
 
 
 class ReaderFile(File):

@@ -115,11 +115,16 @@ IMGWIRE_STORAGE_URL = env_str("IMGWIRE_STORAGE_URL")
 _default_storage = storage_from_url(IMGWIRE_STORAGE_URL, DATA_DIR)
 if _default_storage["BACKEND"].startswith("storages."):
     # Bounded multipart buffers keep a 100 MiB upload at a flat, small memory footprint.
-    _default_storage["OPTIONS"]["transfer_config"] = TransferConfig(
+    _transfer = TransferConfig(
         multipart_threshold=8 * 1024 * 1024,
         multipart_chunksize=8 * 1024 * 1024,
         max_concurrency=2,
     )
+    # A request body cannot be re-read, so s3transfer buffers parts of it in memory; its
+    # default of 10 queued parts (80 MiB) is what would make memory grow with file size.
+    # boto3's constructor does not take this s3transfer option, hence the assignment.
+    _transfer.max_in_memory_upload_chunks = 2
+    _default_storage["OPTIONS"]["transfer_config"] = _transfer
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

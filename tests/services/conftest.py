@@ -83,6 +83,8 @@ def workers(django_db_setup, django_db_blocker, bucket):
 
 
 @pytest.fixture
-def live(live_server, settings, workers):
+def live(workers, live_server, settings):
+    """The live server, set up after (so torn down before) the test database and workers:
+    its thread's connection would otherwise keep the test database from being dropped."""
     settings.IMGWIRE_PUBLIC_URL = live_server.url
     return live_server.url
