@@ -3,6 +3,7 @@
 import dramatiq
 
 from images.services.deletion import image_purge_objects
+from images.services.maintenance import reconcile
 from images.services.processing import image_process
 from imgwire_site.broker import broker  # noqa: F401  (the broker must exist before actors)
 
@@ -17,3 +18,8 @@ def process_image(image_id: str) -> None:
 @dramatiq.actor(queue_name=IMAGES_QUEUE, max_retries=10, min_backoff=1000)
 def purge_image_objects(environment_id: str, image_id: str) -> None:
     image_purge_objects(environment_id, image_id)
+
+
+@dramatiq.actor(queue_name=IMAGES_QUEUE, max_retries=0, time_limit=600_000)
+def reconcile_images() -> None:
+    reconcile()

@@ -72,7 +72,25 @@ def start_embedded_worker() -> dramatiq.Worker | None:
                 broker, worker_threads=settings.IMGWIRE_EMBEDDED_WORKER_THREADS, worker_timeout=100
             )
             _embedded_worker.start()
+            _start_embedded_scheduler(settings.IMGWIRE_RECONCILE_INTERVAL_SECONDS)
             logger.info(
                 "embedded worker started with %d threads", settings.IMGWIRE_EMBEDDED_WORKER_THREADS
             )
     return _embedded_worker
+
+
+def _start_embedded_scheduler(interval: int) -> None:
+    """The embedded default has no scheduler process, so it ticks the reconciler itself."""
+    if interval <= 0:
+        return
+    from images.tasks import reconcile_images
+
+    def tick():
+        stop = threading.Event()
+        while not stop.wait(interval):
+            try:
+                reconcile_images.send()
+            except Exception:
+                logger.exception("could not enqueue the reconciler")
+
+    threading.Thread(target=tick, name="imgwire-reconcile", daemon=True).start()

@@ -103,3 +103,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "/tests/services/" in str(item.path):
             item.add_marker(pytest.mark.services)
+
+
+@pytest.fixture(autouse=True)
+def isolated_local_storage(settings, tmp_path):
+    """Each test gets its own storage folder, so object listings see only its own objects."""
+    default = settings.STORAGES["default"]
+    if default["BACKEND"].endswith("FileSystemStorage"):
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {**default, "OPTIONS": {**default["OPTIONS"], "location": str(tmp_path)}},
+        }
