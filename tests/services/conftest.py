@@ -6,6 +6,7 @@ pointed at the test database.
 """
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -47,44 +48,75 @@ def bucket(require_real_services):
     return name
 
 
+class Workers:
+    """``dramatiq imgwire_site.worker`` processes on the test database, which tests may kill
+    (SIGKILL to the whole process group, as a crashed machine would) and restart."""
+
+    def __init__(self, env: dict):
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    def start(self, **extra_env) -> None:
+        self.stop()
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "dramatiq"),
+                "imgwire_site.worker",
+                "--processes",
+                "1",
+                "--threads",
+                "2",
+            ],
+            cwd=ROOT,
+            env={**self.env, **extra_env},
+            start_new_session=True,
+        )
+
+    def ensure_running(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=20)
+        self.process = None
+
+
 @pytest.fixture(scope="session")
 def workers(django_db_setup, django_db_blocker, bucket):
-    """One ``dramatiq`` worker process (2 threads) on the test database."""
     from imgwire_site.broker import broker
 
     broker.flush_all()
     with django_db_blocker.unblock():
         test_db = connection.settings_dict["NAME"]
     db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{test_db}",
-        "LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "dramatiq"),
-            "imgwire_site.worker",
-            "--processes",
-            "1",
-            "--threads",
-            "2",
-        ],
-        cwd=ROOT,
-        env=env,
+    controller = Workers(
+        {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{test_db}",
+            "LOG_LEVEL": "WARNING",
+        }
     )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    yield controller
+    controller.stop()
 
 
 @pytest.fixture
 def live(workers, live_server, settings):
     """The live server, set up after (so torn down before) the test database and workers:
     its thread's connection would otherwise keep the test database from being dropped."""
+    workers.ensure_running()
     settings.IMGWIRE_PUBLIC_URL = live_server.url
     return live_server.url
