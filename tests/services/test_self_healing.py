@@ -63,7 +63,7 @@ def test_a_worker_killed_mid_processing_is_healed_by_the_reconciler(tenant, work
     # The stale deadline must exceed the longest processing time (about 3 s here), or the
     # reconciler would take over work that is still alive.
     settings.IMGWIRE_PROCESSING_STALE_SECONDS = 8
-    workers.start(IMGWIRE_PROCESSING_STALE_SECONDS="8")
+    workers.start(IMGWIRE_PROCESSING_STALE_SECONDS="8", IMGWIRE_DECODE_TIMEOUT_SECONDS="7")
     image_id = upload(tenant, data, "big.png", "image/png")
     wait_for(
         lambda: Image.objects.filter(id=image_id, status="PROCESSING").exists(),
@@ -73,7 +73,7 @@ def test_a_worker_killed_mid_processing_is_healed_by_the_reconciler(tenant, work
     workers.kill()
     assert Image.objects.get(id=image_id).status == "PROCESSING"
 
-    workers.start(IMGWIRE_PROCESSING_STALE_SECONDS="8")
+    workers.start(IMGWIRE_PROCESSING_STALE_SECONDS="8", IMGWIRE_DECODE_TIMEOUT_SECONDS="7")
     settled_after_reconciling([image_id])
     image = Image.objects.get(id=image_id)
     assert image.status == "READY", image.status_reason
