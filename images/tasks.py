@@ -3,6 +3,7 @@
 import dramatiq
 
 from images.services.deletion import image_purge_objects
+from images.services.direct import image_poll_direct_upload
 from images.services.maintenance import reconcile
 from images.services.processing import image_process
 from imgwire_site.broker import broker  # noqa: F401  (the broker must exist before actors)
@@ -23,3 +24,8 @@ def purge_image_objects(environment_id: str, image_id: str) -> None:
 @dramatiq.actor(queue_name=IMAGES_QUEUE, max_retries=0, time_limit=600_000)
 def reconcile_images() -> None:
     reconcile()
+
+
+@dramatiq.actor(queue_name=IMAGES_QUEUE, max_retries=3, min_backoff=1000)
+def poll_direct_upload(image_id: str, attempt: int = 0) -> None:
+    image_poll_direct_upload(image_id, attempt)

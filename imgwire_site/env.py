@@ -94,6 +94,9 @@ def storage_from_url(url: str, data_dir: Path) -> dict:
         # Originals are never public: everything is read through Imgwire or presigned URLs.
         "default_acl": None,
         "querystring_auth": True,
+        # SigV4 presigned URLs sign Content-Type and Content-Length (SigV2 cannot bind the
+        # length), which direct uploads rely on.
+        "signature_version": "s3v4",
         "region_name": query.get("region") or os.environ.get("AWS_DEFAULT_REGION") or None,
         "endpoint_url": query.get("endpoint_url") or None,
         "addressing_style": query.get("addressing_style") or None,

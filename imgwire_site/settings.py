@@ -137,6 +137,17 @@ IMGWIRE_BROKER_URL = env_url("IMGWIRE_BROKER_URL", "", ("redis", "rediss", "amqp
 IMGWIRE_EMBEDDED_WORKER_THREADS = env_int("IMGWIRE_EMBEDDED_WORKER_THREADS", 2, minimum=1)
 
 # --- Uploads and processing -----------------------------------------------------------
+# relay: upload_url points at Imgwire's own /ingest endpoint (streams to storage).
+# direct: upload_url is an S3 presigned PUT; needs S3 storage.
+IMGWIRE_UPLOAD_MODE = env_str("IMGWIRE_UPLOAD_MODE", "relay")
+if IMGWIRE_UPLOAD_MODE not in ("relay", "direct"):
+    raise ImproperlyConfigured(
+        f"IMGWIRE_UPLOAD_MODE must be relay or direct, got {IMGWIRE_UPLOAD_MODE!r}"
+    )
+if IMGWIRE_UPLOAD_MODE == "direct" and not IMGWIRE_STORAGE_URL.startswith("s3://"):
+    raise ImproperlyConfigured("IMGWIRE_UPLOAD_MODE=direct needs an s3:// IMGWIRE_STORAGE_URL")
+# Shared secret S3/MinIO event notifications send to /hooks/s3-events (empty: endpoint off).
+IMGWIRE_S3_EVENTS_TOKEN = env_str("IMGWIRE_S3_EVENTS_TOKEN")
 IMGWIRE_UPLOAD_URL_TTL_SECONDS = env_int("IMGWIRE_UPLOAD_URL_TTL_SECONDS", 15 * 60, minimum=60)
 IMGWIRE_UPLOAD_TOKEN_TTL_SECONDS = env_int("IMGWIRE_UPLOAD_TOKEN_TTL_SECONDS", 10 * 60, minimum=60)
 IMGWIRE_MAX_PIXELS = env_int("IMGWIRE_MAX_PIXELS", 250_000_000, minimum=1)

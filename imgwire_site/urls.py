@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
+from images.hooks import s3_events
 from images.ingest import ingest_upload
 from imgwire_site.views import health
 
@@ -14,5 +15,6 @@ urlpatterns = [
         name="openapi",
     ),
     path("ingest/<uuid:image_id>", ingest_upload, name="ingest"),
+    path("hooks/s3-events", s3_events, name="s3-events"),
     path("admin/", admin.site.urls),
 ]

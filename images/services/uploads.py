@@ -10,12 +10,14 @@ from django.db import IntegrityError, transaction
 
 from images.models import Image
 from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION
+from images.services.direct import direct_mode, presigned_put_url
 from imgwire_site.api.errors import (
     ConflictError,
     InvalidTokenError,
     RateLimitedError,
     field_error,
 )
+from imgwire_site.tasks import enqueue_on_commit
 from keys.authentication import Access
 from keys.models import (
     CLIENT_KEY_DEFAULT_PENDING_UPLOADS,
@@ -130,6 +132,13 @@ def image_create_standard_upload(
     """Create a PENDING image for a two-step upload; returns it with its byte limit."""
     mime, extension = _resolve_mime(request)
     limit = _check_key_policy(access, mime, request.content_length)
+    if request.content_length is None and direct_mode():
+        # A presigned S3 PUT cannot cap a body of unknown size; the signed length can.
+        raise field_error(
+            ["body", "content_length"],
+            "content_length is required: this install uploads directly to object storage",
+            "missing",
+        )
     fingerprint = _fingerprint(request, mime)
 
     if request.idempotency_key:
@@ -180,11 +189,18 @@ def image_create_standard_upload(
             raise
         return existing, limit
     image.environment = access.environment
+    if direct_mode():
+        from images.tasks import poll_direct_upload
+
+        # The polling fallback: completion is noticed even without S3 event notifications.
+        enqueue_on_commit(poll_direct_upload, str(image.id), 0)
     return image, limit
 
 
 def upload_url_for(image: Image, limit: int) -> str:
     """A short-lived signed URL that accepts one PUT of the declared type."""
+    if direct_mode():
+        return presigned_put_url(image)
     max_bytes = (
         image.declared_content_length if image.declared_content_length is not None else limit
     )
