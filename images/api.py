@@ -7,15 +7,18 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from images.models import Image
+from images.models import Image, ImageDownloadJob
 from images.serializers import (
     BulkDeleteImagesSerializer,
+    ImageDownloadJobCreateSerializer,
+    ImageDownloadJobSerializer,
     ImageSerializer,
     StandardUploadCreateSerializer,
     StandardUploadResponseSerializer,
     UploadTokenCreateResponseSerializer,
 )
 from images.services.deletion import image_delete, images_bulk_delete
+from images.services.downloads import download_job_create
 from images.services.uploads import UploadRequest, image_create_standard_upload, upload_url_for
 from imgwire_site.api.errors import RequestValidationError, ResourceNotFoundError
 from imgwire_site.api.pagination import paginate
@@ -162,3 +165,42 @@ class BulkDeleteView(APIView):
         data = validated(BulkDeleteImagesSerializer, request.data)
         count = images_bulk_delete(environment=environment_of(request), image_ids=data["image_ids"])
         return Response({"status": "deleted", "deleted_count": str(count)})
+
+
+class DownloadJobCreateView(APIView):
+    permission_classes = [ServerKeyOrMember]
+
+    @extend_schema(
+        operation_id="create_bulk_image_download_job_api_v1_images_downloads_post",
+        parameters=[ENVIRONMENT_HEADER],
+        request=ImageDownloadJobCreateSerializer,
+        responses={200: ImageDownloadJobSerializer},
+        tags=["Images"],
+    )
+    def post(self, request):
+        data = validated(ImageDownloadJobCreateSerializer, request.data)
+        job = download_job_create(environment=environment_of(request), image_ids=data["image_ids"])
+        return Response(ImageDownloadJobSerializer(job).data)
+
+
+class DownloadJobDetailView(APIView):
+    permission_classes = [ServerKeyOrMember]
+
+    @extend_schema(
+        operation_id="get_bulk_image_download_job_api_v1_images_downloads__image_download_job_id__get",
+        parameters=[ENVIRONMENT_HEADER],
+        responses={200: ImageDownloadJobSerializer},
+        tags=["Images"],
+    )
+    def get(self, request, image_download_job_id: str):
+        job = (
+            ImageDownloadJob.objects.for_environment(environment_of(request))
+            .filter(id=path_uuid(image_download_job_id, "image_download_job_id"))
+            .first()
+        )
+        if job is None:
+            raise ResourceNotFoundError(
+                f"Download job {image_download_job_id} was not found in this environment "
+                "(archives and their jobs are removed when they expire)."
+            )
+        return Response(ImageDownloadJobSerializer(job).data)

@@ -151,3 +151,50 @@ class Image(models.Model):
     @property
     def is_directly_deliverable(self) -> bool:
         return self.mime_type in DIRECTLY_DELIVERABLE
+
+
+class DownloadStatus(models.TextChoices):
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+class ImageDownloadJobQuerySet(models.QuerySet):
+    def for_environment(self, environment):
+        return self.filter(environment=environment)
+
+    def expired(self, now):
+        return self.filter(expires_at__lt=now)
+
+
+class ImageDownloadJob(models.Model):
+    """A zip of READY images, built in the background and fetched through a short-lived URL
+    until it expires (then the archive and the job are removed)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    environment = models.ForeignKey(
+        "environments.Environment", on_delete=models.CASCADE, related_name="download_jobs"
+    )
+    status = models.CharField(
+        max_length=16, choices=DownloadStatus.choices, default=DownloadStatus.PENDING
+    )
+    image_ids = models.JSONField(default=list)
+    failure_reason = models.CharField(max_length=500, blank=True, default="")
+    size_bytes = models.BigIntegerField(default=0)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ImageDownloadJobQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="download_job_expiry")]
+
+    def __str__(self) -> str:
+        return f"download {self.id} ({self.status})"
+
+    @property
+    def archive_key(self) -> str:
+        return f"downloads/{self.environment_id}/{self.id}.zip"

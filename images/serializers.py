@@ -1,7 +1,8 @@
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from images.models import Image, ImageStatus, SupportedMimeType
+from images.models import DownloadStatus, Image, ImageDownloadJob, ImageStatus, SupportedMimeType
+from images.services.downloads import download_url_for
 from imgwire_site.api.fields import MetadataField, StrictCharField, StrictIntegerField
 from keys.models import UploadToken
 
@@ -114,3 +115,41 @@ class BulkDeleteImagesSerializer(serializers.Serializer):
     image_ids = serializers.ListField(
         child=serializers.UUIDField(), min_length=1, max_length=1000, allow_empty=False
     )
+
+
+@extend_schema_serializer(component_name="ImageDownloadJobCreateSchema")
+class ImageDownloadJobCreateSerializer(serializers.Serializer):
+    image_ids = serializers.ListField(
+        child=serializers.UUIDField(), min_length=1, max_length=1000, allow_empty=False
+    )
+
+
+@extend_schema_serializer(component_name="ImageDownloadJobSchema")
+class ImageDownloadJobSerializer(serializers.ModelSerializer):
+    environment_id = serializers.UUIDField(allow_null=True)
+    status = serializers.ChoiceField(choices=DownloadStatus.choices)
+    image_ids = serializers.ListField(child=serializers.UUIDField())
+    download_url = serializers.SerializerMethodField()
+    failure_reason = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImageDownloadJob
+        fields = [
+            "id",
+            "environment_id",
+            "status",
+            "image_ids",
+            "download_url",
+            "created_at",
+            "updated_at",
+            "expires_at",
+            "size_bytes",
+            "failure_reason",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, job) -> str | None:
+        return download_url_for(job)
+
+    def get_failure_reason(self, job) -> str | None:
+        return job.failure_reason or None

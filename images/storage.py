@@ -4,8 +4,12 @@ import contextlib
 import hashlib
 from typing import BinaryIO
 
+from botocore.exceptions import ClientError
 from django.core.files import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage, default_storage
+from s3transfer.constants import ALLOWED_DOWNLOAD_ARGS
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -86,8 +90,32 @@ def save_file(key: str, fileobj: BinaryIO) -> None:
     default_storage.save(key, File(fileobj, name=key.rsplit("/", 1)[-1]))
 
 
-def open_object(key: str):
-    return default_storage.open(key, "rb")
+def open_stream(key: str, storage: Storage = default_storage) -> tuple[BinaryIO, int | None]:
+    """An object opened for chunked reading, and its size when the backend knows it.
+
+    Raises FileNotFoundError for a missing object, whatever the backend.
+    """
+    if not isinstance(storage, S3Storage):
+        source = storage.open(key, "rb")
+        try:
+            return source, source.size
+        except (AttributeError, OSError):
+            return source, None
+    # django-storages' S3File downloads the whole object before the first read() (into a
+    # SpooledTemporaryFile that, with AWS_S3_MAX_MEMORY_SIZE's default 0, never spills to
+    # disk), so a 100 MiB image would sit in memory; the GetObject body streams instead.
+    # Key and parameters (SSE-C, requester pays) are resolved as S3Storage._open does.
+    name = clean_name(key)
+    parameters = storage.get_object_parameters(name)
+    try:
+        response = storage.bucket.Object(storage._normalize_name(name)).get(
+            **{k: v for k, v in parameters.items() if k in ALLOWED_DOWNLOAD_ARGS}
+        )
+    except ClientError as error:
+        if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+            raise FileNotFoundError(key) from None
+        raise
+    return response["Body"], response.get("ContentLength")
 
 
 def delete_object(key: str) -> None:

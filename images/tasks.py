@@ -4,6 +4,7 @@ import dramatiq
 
 from images.services.deletion import image_purge_objects
 from images.services.direct import image_poll_direct_upload
+from images.services.downloads import download_job_build
 from images.services.maintenance import reconcile
 from images.services.processing import image_process
 from imgwire_site.broker import broker  # noqa: F401  (the broker must exist before actors)
@@ -29,3 +30,8 @@ def reconcile_images() -> None:
 @dramatiq.actor(queue_name=IMAGES_QUEUE, max_retries=3, min_backoff=1000)
 def poll_direct_upload(image_id: str, attempt: int = 0) -> None:
     image_poll_direct_upload(image_id, attempt)
+
+
+@dramatiq.actor(queue_name="downloads", max_retries=3, min_backoff=5000, time_limit=3_600_000)
+def build_download(job_id: str) -> None:
+    download_job_build(job_id)

@@ -7,5 +7,7 @@ urlpatterns = [
     path("standard_upload", api.StandardUploadView.as_view()),
     path("token", api.UploadTokenView.as_view()),
     path("bulk_delete", api.BulkDeleteView.as_view()),
+    path("downloads", api.DownloadJobCreateView.as_view()),
+    path("downloads/<str:image_download_job_id>", api.DownloadJobDetailView.as_view()),
     path("<str:image_id>", api.ImageDetailView.as_view()),
 ]

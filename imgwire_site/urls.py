@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
+from images.download_view import download_archive
 from images.hooks import s3_events
 from images.ingest import ingest_upload
 from imgwire_site.views import health
@@ -16,5 +17,6 @@ urlpatterns = [
     ),
     path("ingest/<uuid:image_id>", ingest_upload, name="ingest"),
     path("hooks/s3-events", s3_events, name="s3-events"),
+    path("downloads/<uuid:job_id>", download_archive, name="download-archive"),
     path("admin/", admin.site.urls),
 ]

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from images.models import Image, ImageStatus, incoming_key
+from images.services.downloads import download_jobs_expire
 from images.storage import delete_object
 from imgwire_site.tasks import enqueue_on_commit
 
@@ -31,6 +32,7 @@ class ReconcileReport:
     requeued: int = 0
     expired: int = 0
     orphans_removed: int = 0
+    downloads_expired: int = 0
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -148,6 +150,7 @@ def reconcile(now=None) -> ReconcileReport:
         requeued=images_requeue_stuck(now),
         expired=images_expire_abandoned(now),
         orphans_removed=objects_remove_orphans(now),
+        downloads_expired=download_jobs_expire(now),
     )
     if any(report.as_dict().values()):
         logger.info("reconcile: %s", report.as_dict())

@@ -1,5 +1,6 @@
 """Verifying uploaded bytes and moving them to their permanent key (PENDING → READY)."""
 
+import contextlib
 import hashlib
 import logging
 import tempfile
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from images.models import Image, ImageStatus
 from images.processing.sandbox import SandboxError, inspect_image
-from images.storage import delete_object, open_object, save_file
+from images.storage import delete_object, open_stream, save_file
 
 logger = logging.getLogger(__name__)
 COPY_CHUNK = 1024 * 1024
@@ -74,7 +75,8 @@ def image_quarantine(image: Image, reason: str) -> bool:
 def _copy_to_temp(image: Image, tmp) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
-    with open_object(image.incoming_key) as source:
+    source, _ = open_stream(image.incoming_key)
+    with contextlib.closing(source):
         while chunk := source.read(COPY_CHUNK):
             tmp.write(chunk)
             digest.update(chunk)

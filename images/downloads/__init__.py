@@ -1,0 +1,1 @@
+"""Bulk downloads: zip archives of a selection of images, streamed into storage."""

@@ -1,0 +1,176 @@
+"""Bulk zip downloads: a job row, an archive built in the background, a short-lived URL."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from images.downloads.archive import ArchiveEntry, ArchiveSourceMissing, sanitise_entry_names
+from images.downloads.archive import write_archive as write_zip
+from images.models import DownloadStatus, Image, ImageDownloadJob, ImageStatus
+from images.storage import delete_object
+from imgwire_site.api.errors import ResourceNotFoundError, field_error
+from imgwire_site.tasks import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+MAX_DOWNLOAD_IDS = 1000
+DOWNLOAD_SALT = "imgwire.download.v1"
+
+
+def download_job_create(*, environment, image_ids: list) -> ImageDownloadJob:
+    ids = list(dict.fromkeys(image_ids))
+    found = {
+        image_id: (status, size)
+        for image_id, status, size in Image.objects.for_environment(environment)
+        .filter(id__in=ids)
+        .values_list("id", "status", "size_bytes")
+    }
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise ResourceNotFoundError(
+            f"{len(missing)} of the image_ids were not found in this environment "
+            f"(first: {missing[0]}); no download was created."
+        )
+    not_ready = [(str(i), found[i][0]) for i in ids if found[i][0] != ImageStatus.READY]
+    if not_ready:
+        raise field_error(
+            ["body", "image_ids"],
+            f"{len(not_ready)} of the images are not READY (first: {not_ready[0][0]} is "
+            f"{not_ready[0][1]}); only READY images can be downloaded.",
+        )
+    total = sum(size for _, size in found.values())
+    if total > settings.IMGWIRE_DOWNLOAD_MAX_BYTES:
+        raise field_error(
+            ["body", "image_ids"],
+            f"These images add up to {total} bytes; one download may hold at most "
+            f"{settings.IMGWIRE_DOWNLOAD_MAX_BYTES} bytes. Split them into several downloads.",
+            "less_than_equal",
+        )
+    from images.tasks import build_download
+
+    with transaction.atomic():
+        job = ImageDownloadJob.objects.create(
+            environment=environment,
+            image_ids=[str(i) for i in ids],
+            expires_at=timezone.now() + timedelta(seconds=settings.IMGWIRE_DOWNLOAD_TTL_SECONDS),
+        )
+        enqueue_on_commit(build_download, str(job.id))
+    return job
+
+
+def _claim(job_id) -> ImageDownloadJob | None:
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.IMGWIRE_PROCESSING_STALE_SECONDS)
+    claimed = (
+        ImageDownloadJob.objects.filter(id=job_id, expires_at__gt=now)
+        .filter(
+            Q(status=DownloadStatus.PENDING)
+            | Q(status=DownloadStatus.PROCESSING, processing_started_at__lt=stale)
+        )
+        .update(status=DownloadStatus.PROCESSING, processing_started_at=now, updated_at=now)
+    )
+    return ImageDownloadJob.objects.get(id=job_id) if claimed == 1 else None
+
+
+def _finish(job: ImageDownloadJob, **fields) -> bool:
+    return (
+        ImageDownloadJob.objects.filter(
+            id=job.id,
+            status=DownloadStatus.PROCESSING,
+            processing_started_at=job.processing_started_at,
+        ).update(updated_at=timezone.now(), **fields)
+        == 1
+    )
+
+
+def download_job_build(job_id) -> None:
+    """Idempotent: only a PENDING (or abandoned) job is built, by one worker."""
+    job = _claim(job_id)
+    if job is None:
+        return
+    images = {
+        str(image.id): image
+        for image in Image.objects.alive().filter(
+            environment_id=job.environment_id, id__in=job.image_ids, status=ImageStatus.READY
+        )
+    }
+    gone = [i for i in job.image_ids if i not in images]
+    if gone:
+        _finish(
+            job,
+            status=DownloadStatus.FAILED,
+            failure_reason=f"{len(gone)} of the images were deleted after the download was "
+            f"requested (first: {gone[0]}); request a new download.",
+        )
+        return
+    ordered = [images[i] for i in job.image_ids]
+    names = sanitise_entry_names([image.original_filename for image in ordered])
+    entries = [
+        ArchiveEntry(
+            name=name, key=image.original_key, size=image.size_bytes, modified=image.created_at
+        )
+        for name, image in zip(names, ordered, strict=True)
+    ]
+    try:
+        size = write_zip(job.archive_key, entries)
+    except ArchiveSourceMissing as missing:
+        _finish(
+            job,
+            status=DownloadStatus.FAILED,
+            failure_reason=f"An original is missing from storage ({missing}).",
+        )
+        return
+    if not _finish(job, status=DownloadStatus.READY, size_bytes=size):
+        delete_object(job.archive_key)  # the job expired or was taken over meanwhile
+
+
+def download_url_for(job: ImageDownloadJob) -> str | None:
+    """A fresh short-lived URL for a READY job's archive (never past its expiry)."""
+    if job.status != DownloadStatus.READY:
+        return None
+    remaining = int((job.expires_at - timezone.now()).total_seconds())
+    lifetime = min(settings.IMGWIRE_DOWNLOAD_URL_TTL_SECONDS, remaining)
+    if lifetime <= 0:
+        return None
+    filename = f"imgwire-{job.created_at:%Y%m%d-%H%M%S}.zip"
+    if hasattr(default_storage, "bucket"):
+        return default_storage.url(
+            job.archive_key,
+            parameters={
+                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentType": "application/zip",
+            },
+            expire=lifetime,
+        )
+    signature = signing.dumps({"j": str(job.id), "e": lifetime}, salt=DOWNLOAD_SALT)
+    return f"{settings.IMGWIRE_PUBLIC_URL}/downloads/{job.id}?signature={signature}"
+
+
+def read_download_signature(job_id, signature: str) -> ImageDownloadJob | None:
+    try:
+        claims = signing.loads(
+            signature, salt=DOWNLOAD_SALT, max_age=settings.IMGWIRE_DOWNLOAD_URL_TTL_SECONDS
+        )
+    except signing.BadSignature:
+        return None
+    if not isinstance(claims, dict) or claims.get("j") != str(job_id):
+        return None
+    return ImageDownloadJob.objects.filter(
+        id=job_id, status=DownloadStatus.READY, expires_at__gt=timezone.now()
+    ).first()
+
+
+def download_jobs_expire(now=None) -> int:
+    """Remove expired archives and their jobs."""
+    now = now or timezone.now()
+    expired = 0
+    for job in ImageDownloadJob.objects.expired(now)[:500]:
+        delete_object(job.archive_key)
+        deleted, _ = ImageDownloadJob.objects.filter(id=job.id, expires_at__lt=now).delete()
+        expired += deleted
+    return expired
