@@ -16,9 +16,11 @@ from images.serializers import (
     StandardUploadCreateSerializer,
     StandardUploadResponseSerializer,
     UploadTokenCreateResponseSerializer,
+    UploadViaUrlCreateSerializer,
 )
 from images.services.deletion import image_delete, images_bulk_delete
 from images.services.downloads import download_job_create
+from images.services.remote import image_create_from_url
 from images.services.uploads import UploadRequest, image_create_standard_upload, upload_url_for
 from imgwire_site.api.errors import RequestValidationError, ResourceNotFoundError
 from imgwire_site.api.pagination import paginate
@@ -98,6 +100,22 @@ class StandardUploadView(APIView):
         return Response(
             {"image": ImageSerializer(image).data, "upload_url": upload_url_for(image, limit)}
         )
+
+
+class UploadViaUrlView(APIView):
+    permission_classes = [ServerKeyOrMember]
+
+    @extend_schema(
+        operation_id="upload_image_via_url_api_v1_images_upload_via_url_post",
+        parameters=[ENVIRONMENT_HEADER],
+        request=UploadViaUrlCreateSerializer,
+        responses={200: ImageSerializer},
+        tags=["Images"],
+    )
+    def post(self, request):
+        data = validated(UploadViaUrlCreateSerializer, request.data)
+        image = image_create_from_url(access=request.auth, **data)
+        return Response(ImageSerializer(image).data)
 
 
 class UploadTokenView(APIView):

@@ -153,3 +153,17 @@ class ImageDownloadJobSerializer(serializers.ModelSerializer):
 
     def get_failure_reason(self, job) -> str | None:
         return job.failure_reason or None
+
+
+@extend_schema_serializer(component_name="UploadViaUrlCreateSchema")
+class UploadViaUrlCreateSerializer(serializers.Serializer):
+    url = StrictCharField(min_length=1, max_length=4096)
+    file_name = StrictCharField(min_length=1, max_length=255, required=False, allow_null=True)
+    mime_type = serializers.ChoiceField(
+        choices=SupportedMimeType.choices, required=False, allow_null=True
+    )
+    idempotency_key = StrictCharField(
+        min_length=1, max_length=255, required=False, allow_null=True, trim_whitespace=False
+    )
+    purpose = StrictCharField(min_length=1, max_length=255, required=False, allow_null=True)
+    custom_metadata = CustomMetadataField(required=False)

@@ -5,6 +5,7 @@ from images import api
 urlpatterns = [
     path("", api.ImageListView.as_view()),
     path("standard_upload", api.StandardUploadView.as_view()),
+    path("upload_via_url", api.UploadViaUrlView.as_view()),
     path("token", api.UploadTokenView.as_view()),
     path("bulk_delete", api.BulkDeleteView.as_view()),
     path("downloads", api.DownloadJobCreateView.as_view()),

@@ -10,6 +10,8 @@ import dj_database_url
 from boto3.s3.transfer import TransferConfig
 from django.core.exceptions import ImproperlyConfigured
 
+from images.remote.addresses import parse_allowed_networks
+
 from imgwire_site.env import (
     dev_secret,
     env_bool,
@@ -163,6 +165,18 @@ IMGWIRE_PROCESSING_MAX_ATTEMPTS = env_int("IMGWIRE_PROCESSING_MAX_ATTEMPTS", 3, 
 IMGWIRE_ABANDONED_UPLOAD_SECONDS = env_int(
     "IMGWIRE_ABANDONED_UPLOAD_SECONDS", 24 * 3600, minimum=60
 )
+# Remote ingest (upload_via_url): private ranges are refused unless listed here.
+try:
+    IMGWIRE_URL_FETCH_ALLOWED_NETWORKS = tuple(
+        parse_allowed_networks(env_str("IMGWIRE_URL_FETCH_ALLOWED_NETWORKS"))
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(f"IMGWIRE_URL_FETCH_ALLOWED_NETWORKS: {error}") from None
+IMGWIRE_URL_FETCH_TIMEOUT_SECONDS = env_int("IMGWIRE_URL_FETCH_TIMEOUT_SECONDS", 30, minimum=1)
+IMGWIRE_URL_FETCH_MAX_BYTES = env_int("IMGWIRE_URL_FETCH_MAX_BYTES", 100 * 1024**2, minimum=1)
+IMGWIRE_URL_FETCH_HEADER_TIMEOUT_SECONDS = env_int(
+    "IMGWIRE_URL_FETCH_HEADER_TIMEOUT_SECONDS", 10, minimum=1
+)
 IMGWIRE_DOWNLOAD_MAX_BYTES = env_int("IMGWIRE_DOWNLOAD_MAX_BYTES", 5 * 1024**3, minimum=1)
 IMGWIRE_DOWNLOAD_TTL_SECONDS = env_int("IMGWIRE_DOWNLOAD_TTL_SECONDS", 24 * 3600, minimum=60)
 IMGWIRE_DOWNLOAD_URL_TTL_SECONDS = env_int("IMGWIRE_DOWNLOAD_URL_TTL_SECONDS", 3600, minimum=60)
@@ -190,6 +204,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": False,
     "ENUM_NAME_OVERRIDES": {
         "ImageStatus": "images.models.ImageStatus",
+        "ImageDownloadStatus": "images.models.DownloadStatus",
         "SupportedMimeType": "images.models.SupportedMimeType",
         "ApiKeyType": "keys.models.ApiKeyType",
         "OrganizationMembershipRole": "environments.models.Role",

@@ -11,7 +11,20 @@ IMPLEMENTED = [
     ("/api/v1/images/{image_id}", "get"),
     ("/api/v1/images/{image_id}", "delete"),
     ("/api/v1/images/bulk_delete", "post"),
+    ("/api/v1/images/upload_via_url", "post"),
+    ("/api/v1/images/downloads", "post"),
+    ("/api/v1/images/downloads/{image_download_job_id}", "get"),
 ]
+
+
+def test_every_image_path_of_the_reference_is_implemented():
+    reference_ops = {
+        (path, method)
+        for path, operations in reference()["paths"].items()
+        if path.startswith("/api/v1/images")
+        for method in operations
+    }
+    assert reference_ops == set(IMPLEMENTED)
 
 
 @pytest.fixture(scope="module")

@@ -101,3 +101,41 @@ def mime_from_filename(name: str | None) -> str | None:
         return None
     extension = os.path.splitext(name.strip())[1].lstrip(".").lower()
     return EXTENSION_TO_MIME.get(extension)
+
+
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+
+
+def sniff_mime(head: bytes) -> str | None:
+    """The accepted type the first bytes of a file announce (magic numbers), or None.
+
+    A cheap first guess for naming a fetched file; the decoding sandbox has the final word.
+    """
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:8] == b"ftyp":
+        box_size = int.from_bytes(head[:4], "big")
+        brands = {head[8:12]} | {
+            head[i : i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)
+        }
+        if brands & _AVIF_BRANDS:
+            return "image/avif"
+        if brands & _HEIF_BRANDS:
+            return "image/heic"
+        return None
+    if head.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")):
+        return "image/jxl"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "image/tiff"
+    if head.startswith(b"BM"):
+        return "image/bmp"
+    if head.startswith(b"\x00\x00\x01\x00"):
+        return "image/vnd.microsoft.icon"
+    return None

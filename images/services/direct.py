@@ -10,13 +10,12 @@ from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.utils import timezone
 from storages.utils import clean_name
 
 from images.models import Image, ImageStatus
+from images.services.ingest import image_record_bytes
 from images.storage import object_exists
-from imgwire_site.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 INCOMING_KEY = re.compile(r"(?:^|/)incoming/([0-9a-f-]{36})/([0-9a-f-]{36})$")
@@ -57,14 +56,7 @@ def image_mark_uploaded(image_id, environment_id=None) -> bool:
     image = images.first()
     if image is None or not object_exists(image.incoming_key):
         return False
-    size = default_storage.size(image.incoming_key)
-    with transaction.atomic():
-        updated = images.update(bytes_received_at=timezone.now(), size_bytes=size)
-        if updated:
-            from images.tasks import process_image
-
-            enqueue_on_commit(process_image, str(image.id))
-    return bool(updated)
+    return image_record_bytes(image.id, size=default_storage.size(image.incoming_key))
 
 
 def image_poll_direct_upload(image_id, attempt: int) -> None:

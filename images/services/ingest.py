@@ -23,6 +23,24 @@ class IngestRefused(Exception):
         self.message = message
 
 
+def image_record_bytes(image_id, *, size: int, digest: str | None = None) -> bool:
+    """Record that an image's bytes are in storage and enqueue its processing, once."""
+    fields = {"bytes_received_at": timezone.now(), "size_bytes": size}
+    if digest:
+        fields["hash_sha256"] = digest
+    with transaction.atomic():
+        updated = (
+            Image.objects.alive()
+            .filter(id=image_id, status=ImageStatus.PENDING, bytes_received_at__isnull=True)
+            .update(**fields)
+        )
+        if updated:
+            from images.tasks import process_image
+
+            enqueue_on_commit(process_image, str(image_id))
+    return bool(updated)
+
+
 def _check_request(claims: dict | None, content_type: str, content_length: str | None) -> int:
     if claims is None:
         raise IngestRefused(
@@ -139,17 +157,8 @@ def image_receive_upload(
             "HashMismatchError",
             f"The bytes hash to sha256 {digest}, not the hash_sha256 declared for this upload.",
         )
-    with transaction.atomic():
-        updated = (
-            Image.objects.alive()
-            .filter(id=image.id, bytes_received_at__isnull=True)
-            .update(bytes_received_at=timezone.now(), size_bytes=reader.count, hash_sha256=digest)
-        )
-        if updated == 1:
-            from images.tasks import process_image
-
-            enqueue_on_commit(process_image, str(image.id))
-    if updated != 1:
+    updated = image_record_bytes(image.id, size=reader.count, digest=digest)
+    if not updated:
         # Deleted while uploading: nothing should keep its bytes.
         delete_object(image.incoming_key)
         raise IngestRefused(404, "ResourceNotFoundError", "This upload no longer exists.")

@@ -70,6 +70,11 @@ class UnprocessableError(DomainError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     error_type = "UnprocessableEntityError"
 
+    def __init__(self, detail: str | None = None, *, error_type: str | None = None):
+        super().__init__(detail)
+        if error_type:
+            self.error_type = error_type
+
 
 class RequestValidationError(exceptions.APIException):
     """422 with an explicit list of ``{loc, msg, type}`` entries."""
@@ -124,10 +129,11 @@ def flatten_validation_errors(detail, loc: list) -> list[dict]:
     return errors
 
 
-def _domain(exc_class, message: str, headers: dict | None = None) -> Response:
+def _domain(exc, message: str, headers: dict | None = None) -> Response:
+    """``exc`` is a DomainError class or instance (an instance may carry its own type)."""
     return Response(
-        {"detail": message, "error_type": exc_class.error_type},
-        status=exc_class.status_code,
+        {"detail": message, "error_type": exc.error_type},
+        status=exc.status_code,
         headers=headers,
     )
 
@@ -140,7 +146,7 @@ def exception_handler(exc, context):
     if isinstance(exc, RequestValidationError):
         return Response({"detail": exc.errors}, status=422)
     if isinstance(exc, DomainError):
-        return _domain(type(exc), str(exc.detail), exc.headers)
+        return _domain(exc, str(exc.detail), exc.headers)
     if isinstance(exc, exceptions.ParseError):
         return Response(
             {

@@ -1,0 +1,159 @@
+"""upload_via_url: fetch a remote image inside the request, then process it like any upload.
+
+The fetch is bounded by IMGWIRE_URL_FETCH_TIMEOUT_SECONDS in total, so a failing source is
+answered at once with a specific error_type instead of leaving a record behind.
+"""
+
+import hashlib
+import io
+import json
+import posixpath
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from images.models import Image
+from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION, sniff_mime
+from images.remote import FetchError, FetchLimits, open_remote
+from images.services.ingest import image_record_bytes
+from images.storage import CountingReader, StreamTooLong, delete_object, save_stream
+from imgwire_site.api.errors import ConflictError, UnprocessableError
+from keys.authentication import Access
+
+SNIFF_BYTES = 64
+
+
+def _limits() -> FetchLimits:
+    return FetchLimits(
+        max_bytes=settings.IMGWIRE_URL_FETCH_MAX_BYTES,
+        header_timeout=settings.IMGWIRE_URL_FETCH_HEADER_TIMEOUT_SECONDS,
+        total_deadline=settings.IMGWIRE_URL_FETCH_TIMEOUT_SECONDS,
+        max_redirects=5,
+        allowed_networks=settings.IMGWIRE_URL_FETCH_ALLOWED_NETWORKS,
+    )
+
+
+def _fingerprint(fields: dict) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def _existing(access: Access, key: str, fingerprint: str) -> Image | None:
+    image = (
+        Image.objects.for_environment(access.environment)
+        .with_environment()
+        .filter(idempotency_key=key)
+        .first()
+    )
+    if image is not None and image.request_fingerprint != fingerprint:
+        raise ConflictError(
+            "idempotency_key was already used with different parameters; "
+            "use a new key for a different upload."
+        )
+    return image
+
+
+class _Prefixed(io.RawIOBase):
+    """The sniffed head followed by the rest of the remote body."""
+
+    def __init__(self, head: bytes, body):
+        self.head, self.body = head, body
+
+    def read(self, size=-1):
+        if self.head:
+            chunk, self.head = self.head[:size] if size > 0 else self.head, b""
+            if size > 0 and len(chunk) < size:
+                return chunk + self.body.read(size - len(chunk))
+            return chunk
+        return self.body.read(size)
+
+
+def _name_and_type(body, head: bytes, file_name: str | None, mime_type: str | None):
+    """Caller's values first; otherwise the bytes, then the response, then the URL."""
+    name = file_name or body.file_name or posixpath.basename(body.url.split("?")[0]) or "image"
+    mime = mime_type or sniff_mime(head)
+    if mime is None and body.content_type in MIME_TO_EXTENSION:
+        mime = body.content_type
+    if mime is None:
+        mime = EXTENSION_TO_MIME.get(name.rsplit(".", 1)[-1].lower()) if "." in name else None
+    if mime is None:
+        raise UnprocessableError(
+            f"The source did not send an image (Content-Type {body.content_type or 'none'}, "
+            "and the first bytes match no accepted format).",
+            error_type="NotAnImageError",
+        )
+    if "." not in name.strip("."):
+        name = f"{name}.{MIME_TO_EXTENSION[mime]}"
+    return name[:255], mime
+
+
+def image_create_from_url(
+    *,
+    access: Access,
+    url: str,
+    file_name: str | None = None,
+    mime_type: str | None = None,
+    idempotency_key: str | None = None,
+    purpose: str | None = None,
+    custom_metadata: dict | None = None,
+) -> Image:
+    fingerprint = _fingerprint(
+        {
+            "url": url,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "purpose": purpose,
+            "custom_metadata": custom_metadata or {},
+        }
+    )
+    if idempotency_key:
+        existing = _existing(access, idempotency_key, fingerprint)
+        if existing is not None:
+            return existing
+    try:
+        body = open_remote(url, _limits())
+    except FetchError as error:
+        raise UnprocessableError(error.message, error_type=error.error_type) from None
+    with body:
+        try:
+            head = body.read(SNIFF_BYTES)
+        except FetchError as error:
+            raise UnprocessableError(error.message, error_type=error.error_type) from None
+        if not head:
+            raise UnprocessableError("The source sent an empty body.", error_type="NotAnImageError")
+        name, mime = _name_and_type(body, head, file_name, mime_type)
+        try:
+            with transaction.atomic():
+                image = Image.objects.create(
+                    environment=access.environment,
+                    created_by_key=access.key,
+                    original_filename=name,
+                    extension=MIME_TO_EXTENSION[mime],
+                    mime_type=mime,
+                    purpose=purpose,
+                    custom_metadata=custom_metadata or {},
+                    idempotency_key=idempotency_key,
+                    request_fingerprint=fingerprint,
+                )
+        except IntegrityError:
+            existing = idempotency_key and _existing(access, idempotency_key, fingerprint)
+            if not existing:
+                raise
+            return existing
+        limit = settings.IMGWIRE_URL_FETCH_MAX_BYTES
+        reader = CountingReader(_Prefixed(head, body), limit=limit)
+        try:
+            save_stream(image.incoming_key, reader, body.content_length or 0)
+        except (FetchError, StreamTooLong) as error:
+            delete_object(image.incoming_key)
+            Image.objects.filter(id=image.id).delete()
+            if isinstance(error, StreamTooLong):
+                error = FetchError("TooLargeError", f"The image is larger than {limit} bytes.")
+            raise UnprocessableError(error.message, error_type=error.error_type) from None
+        except BaseException:
+            delete_object(image.incoming_key)
+            Image.objects.filter(id=image.id).delete()
+            raise
+    image_record_bytes(image.id, size=reader.count, digest=reader.sha256.hexdigest())
+    image.refresh_from_db()
+    image.environment = access.environment
+    return image
