@@ -11,7 +11,6 @@ from boto3.s3.transfer import TransferConfig
 from django.core.exceptions import ImproperlyConfigured
 
 from images.remote.addresses import parse_allowed_networks
-
 from imgwire_site.env import (
     dev_secret,
     env_bool,
