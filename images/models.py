@@ -198,3 +198,14 @@ class ImageDownloadJob(models.Model):
     @property
     def archive_key(self) -> str:
         return f"downloads/{self.environment_id}/{self.id}.zip"
+
+
+class RenderLock(models.Model):
+    """Single-flight for variant renders: the request that inserts the row renders; the
+    others wait for the stored variant. Written only on a cache miss, never per request."""
+
+    key = models.CharField(max_length=255, primary_key=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key

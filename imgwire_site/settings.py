@@ -164,6 +164,14 @@ IMGWIRE_PROCESSING_MAX_ATTEMPTS = env_int("IMGWIRE_PROCESSING_MAX_ATTEMPTS", 3, 
 IMGWIRE_ABANDONED_UPLOAD_SECONDS = env_int(
     "IMGWIRE_ABANDONED_UPLOAD_SECONDS", 24 * 3600, minimum=60
 )
+# Delivery renders: each runs in a forked child with these budgets.
+IMGWIRE_RENDER_MEMORY_BYTES = env_int("IMGWIRE_RENDER_MEMORY_BYTES", 2 * 1024**3, minimum=1)
+IMGWIRE_RENDER_TIMEOUT_SECONDS = env_int("IMGWIRE_RENDER_TIMEOUT_SECONDS", 20, minimum=1)
+IMGWIRE_MAX_OUTPUT_PIXELS = env_int("IMGWIRE_MAX_OUTPUT_PIXELS", 50_000_000, minimum=1)
+IMGWIRE_WATERMARK_MAX_BYTES = env_int("IMGWIRE_WATERMARK_MAX_BYTES", 10 * 1024**2, minimum=1)
+
+IMGWIRE_USAGE_FLUSH_SECONDS = env_int("IMGWIRE_USAGE_FLUSH_SECONDS", 10, minimum=1)
+
 # Remote ingest (upload_via_url): private ranges are refused unless listed here.
 try:
     IMGWIRE_URL_FETCH_ALLOWED_NETWORKS = tuple(

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
+from images.delivery.views import deliver
 from images.download_view import download_archive
 from images.hooks import s3_events
 from images.ingest import ingest_upload
@@ -19,4 +20,6 @@ urlpatterns = [
     path("hooks/s3-events", s3_events, name="s3-events"),
     path("downloads/<uuid:job_id>", download_archive, name="download-archive"),
     path("admin/", admin.site.urls),
+    # The delivery view, under the path of IMGWIRE_CDN_URL's default ({PUBLIC_URL}/cdn).
+    path("cdn/<str:organization_id>/<str:environment_id>/<str:image_ref>", deliver, name="deliver"),
 ]

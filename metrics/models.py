@@ -1,0 +1,29 @@
+import uuid
+
+from django.db import models
+
+
+class DeliveryUsageHour(models.Model):
+    """Delivery counters of one environment for one UTC hour.
+
+    Requests are counted in memory and merged here in batches (metrics/usage.py), so the
+    delivery path never writes a row per request.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    environment = models.ForeignKey(
+        "environments.Environment", on_delete=models.CASCADE, related_name="+"
+    )
+    hour = models.DateTimeField()
+    requests = models.BigIntegerField(default=0)
+    transfer_bytes = models.BigIntegerField(default=0)
+    cache_hits = models.BigIntegerField(default=0)
+    transformations = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "hour"], name="one_usage_row_per_hour")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.environment_id} {self.hour:%Y-%m-%d %H}:00"

@@ -1,0 +1,231 @@
+"""Delivery: which bytes answer a CDN URL, from the variant cache or a fresh render."""
+
+import contextlib
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import IntegrityError
+from django.utils import timezone
+
+from images.delivery import render_child
+from images.delivery.sandbox import SandboxFailure, run_sandboxed
+from images.models import Image, ImageStatus, RenderLock, variants_prefix
+from images.processing.formats import MIME_TO_EXTENSION
+from images.storage import object_exists, open_stream, save_file
+
+# Bump when the engine's output for the same request changes: new keys, new ETags.
+ENGINE_VERSION = "1"
+INTERMEDIATE_TYPES = {"image/heic", "image/jxl", "image/tiff"}
+CONTENT_TYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "gif": "image/gif",
+    "tiff": "image/tiff",
+}
+
+
+class DeliveryError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Plan:
+    image: Image
+    key: str  # storage key of the bytes to send
+    kind: str  # "original" | "variant"
+    content_type: str
+    etag: str
+    negotiated: bool
+
+
+@dataclass(frozen=True)
+class Delivered:
+    size: int
+    cache_hit: bool
+    rendered: bool
+
+
+def find_image(organization_id, environment_id, image_id) -> Image | None:
+    return (
+        Image.objects.alive()
+        .select_related("environment")
+        .filter(
+            id=image_id,
+            environment_id=environment_id,
+            environment__organization_id=organization_id,
+            status=ImageStatus.READY,
+        )
+        .first()
+    )
+
+
+def source_info(image: Image) -> dict:
+    return {
+        "mime_type": image.mime_type,
+        "width": image.width,
+        "height": image.height,
+        "orientation": image.orientation,
+        "is_animated": image.is_animated,
+        "has_alpha": image.has_alpha,
+    }
+
+
+def plan_delivery(image: Image, transform, accept: str | None) -> Plan:
+    from images.transform.engine import SourceInfo, choose_format
+
+    prefix = variants_prefix(image.environment_id, image.id)
+    if transform.is_identity and image.is_directly_deliverable:
+        fmt, negotiated = MIME_TO_EXTENSION[image.mime_type], False
+        content_type, kind, name = image.mime_type, "original", "original"
+    else:
+        fmt, negotiated = choose_format(transform, SourceInfo(**source_info(image)), accept)
+        fmt = fmt.lower().removeprefix("image/")
+        content_type = CONTENT_TYPES.get(fmt, f"image/{fmt}")
+        kind = "variant"
+        name = hashlib.sha256(
+            f"{transform.canonical()}|{fmt}|{ENGINE_VERSION}".encode()
+        ).hexdigest()[:40]
+    key = f"{prefix}{name}.{fmt}"
+    etag = '"' + hashlib.sha256(f"{image.hash_sha256}|{key}".encode()).hexdigest()[:32] + '"'
+    return Plan(image, key, kind, content_type, etag, negotiated)
+
+
+def _copy_to(key: str, target) -> None:
+    source, _ = open_stream(key)
+    with contextlib.closing(source):
+        while chunk := source.read(1024 * 1024):
+            target.write(chunk)
+    target.flush()
+
+
+def _single_flight(key: str, produce) -> bool:
+    """Run ``produce()`` unless ``key`` exists; concurrent callers wait for one producer.
+
+    Returns True when this call produced the object.
+    """
+    timeout = settings.IMGWIRE_RENDER_TIMEOUT_SECONDS
+    deadline = timezone.now() + timedelta(seconds=timeout * 2 + 5)
+    while not object_exists(key):
+        try:
+            RenderLock.objects.create(key=key)
+        except IntegrityError:
+            stale = timezone.now() - timedelta(seconds=timeout * 2)
+            RenderLock.objects.filter(key=key, created_at__lt=stale).delete()
+            if timezone.now() > deadline:
+                raise DeliveryError(503, "The variant is still being rendered; retry.") from None
+            _wait_briefly()
+            continue
+        try:
+            if not object_exists(key):
+                produce()
+                return True
+        finally:
+            RenderLock.objects.filter(key=key).delete()
+    return False
+
+
+def _wait_briefly() -> None:
+    import time
+
+    time.sleep(0.05)
+
+
+def _sandboxed(function, payload: dict) -> dict | None:
+    try:
+        return run_sandboxed(
+            function,
+            payload,
+            memory_bytes=settings.IMGWIRE_RENDER_MEMORY_BYTES,
+            timeout=settings.IMGWIRE_RENDER_TIMEOUT_SECONDS,
+        )
+    except SandboxFailure as failure:
+        raise DeliveryError(failure.status, failure.message) from None
+
+
+def _source_for_render(image: Image, workdir: str) -> tuple[str, dict]:
+    """A local copy of what renders read: the original, or the decoded intermediate."""
+    info = source_info(image)
+    if image.mime_type not in INTERMEDIATE_TYPES:
+        path = f"{workdir}/source"
+        with open(path, "wb") as target:
+            _copy_to(image.original_key, target)
+        return path, info
+    key = f"{variants_prefix(image.environment_id, image.id)}intermediate.png"
+
+    def produce():
+        original = f"{workdir}/original"
+        with open(original, "wb") as target:
+            _copy_to(image.original_key, target)
+        output = f"{workdir}/intermediate.png"
+        _sandboxed(
+            render_child.decode_intermediate, {"source_path": original, "output_path": output}
+        )
+        with open(output, "rb") as produced:
+            save_file(key, produced)
+
+    _single_flight(key, produce)
+    path = f"{workdir}/intermediate.png"
+    with open(path, "wb") as target:
+        _copy_to(key, target)
+    from PIL import Image as PILImage
+
+    with PILImage.open(path) as probe:
+        width, height, bands = probe.width, probe.height, probe.getbands()
+    info.update(
+        mime_type="image/png",
+        width=width,
+        height=height,
+        orientation=1,
+        is_animated=False,
+        has_alpha="A" in bands,
+    )
+    return path, info
+
+
+def ensure_delivered(
+    plan: Plan, *, query: list, preset: str | None, accept: str | None, watermark=None
+) -> Delivered:
+    """Make sure the planned bytes exist in storage; render them if not.
+
+    ``query``/``preset`` are the request's own (the child parses them again: a Transform
+    does not cross the process boundary); ``watermark(workdir)`` returns a local path of
+    the watermark image, when the transform has one.
+    """
+    if object_exists(plan.key):
+        return Delivered(default_storage.size(plan.key), cache_hit=True, rendered=False)
+    image = plan.image
+
+    def produce():
+        with tempfile.TemporaryDirectory(prefix="imgwire-render-") as workdir:
+            source_path, info = _source_for_render(image, workdir)
+            output = f"{workdir}/output"
+            payload = {"source_path": source_path, "output_path": output, "info": info}
+            result = None
+            if plan.kind == "original":
+                result = _sandboxed(render_child.sanitize_original, payload)
+            if result is None:
+                payload.update(
+                    query=query,
+                    preset=preset,
+                    accept=accept,
+                    max_output_pixels=settings.IMGWIRE_MAX_OUTPUT_PIXELS,
+                    watermark_path=watermark(workdir) if watermark else None,
+                )
+                if plan.kind == "original":
+                    payload["query"] = [("format", MIME_TO_EXTENSION[image.mime_type])]
+                    payload["preset"] = None
+                _sandboxed(render_child.render_variant, payload)
+            with open(output, "rb") as produced:
+                save_file(plan.key, produced)
+
+    rendered = _single_flight(plan.key, produce)
+    return Delivered(default_storage.size(plan.key), cache_hit=False, rendered=rendered)

@@ -1,0 +1,103 @@
+"""The CDN delivery view: {IMGWIRE_CDN_URL}/{org}/{env}/{image}[@preset][?transform…]."""
+
+import uuid
+from urllib.parse import parse_qsl
+
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.http import require_http_methods
+
+from images.delivery.service import (
+    DeliveryError,
+    ensure_delivered,
+    find_image,
+    plan_delivery,
+)
+from images.delivery.watermarks import watermark_fetcher
+from images.storage import open_stream
+from images.transform import TransformError, parse_transform
+from metrics.usage import record_delivery
+
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+MAX_QUERY_LENGTH = 8192
+
+
+def _error(status: int, message: str, error_type: str, **extra) -> JsonResponse:
+    response = JsonResponse({"detail": message, "error_type": error_type, **extra}, status=status)
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _not_found() -> JsonResponse:
+    return _error(404, "No such image.", "ResourceNotFoundError")
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _stream(key: str):
+    source, _ = open_stream(key)
+    try:
+        while chunk := source.read(256 * 1024):
+            yield chunk
+    finally:
+        source.close()
+
+
+@require_http_methods(["GET", "HEAD"])
+def deliver(request, organization_id, environment_id, image_ref):
+    image_id, _, preset = image_ref.partition("@")
+    try:
+        ids = uuid.UUID(organization_id), uuid.UUID(environment_id), uuid.UUID(image_id)
+    except ValueError:
+        return _not_found()
+    image = find_image(*ids)
+    if image is None:
+        return _not_found()
+    raw_query = request.META.get("QUERY_STRING", "")
+    if len(raw_query) > MAX_QUERY_LENGTH:
+        return _error(
+            414,
+            f"The query may be at most {MAX_QUERY_LENGTH} characters.",
+            "InvalidTransformationError",
+        )
+    query = parse_qsl(raw_query, keep_blank_values=True)
+    try:
+        transform = parse_transform(query, preset or None)
+    except TransformError as error:
+        return _error(400, error.message, "InvalidTransformationError", parameter=error.parameter)
+    accept = request.META.get("HTTP_ACCEPT")
+    plan = plan_delivery(image, transform, accept)
+    headers = {
+        "ETag": plan.etag,
+        "Cache-Control": CACHE_CONTROL,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if plan.negotiated:
+        headers["Vary"] = "Accept"
+    if _matches(request.META.get("HTTP_IF_NONE_MATCH", ""), plan.etag):
+        record_delivery(image.environment_id, bytes_sent=0, cache_hit=True, rendered=False)
+        return HttpResponse(status=304, headers=headers)
+    try:
+        delivered = ensure_delivered(
+            plan,
+            query=query,
+            preset=preset or None,
+            accept=accept,
+            watermark=watermark_fetcher(image, transform),
+        )
+    except DeliveryError as error:
+        return _error(error.status, error.message, "RenderError")
+    headers["Content-Type"] = plan.content_type
+    headers["Content-Length"] = str(delivered.size)
+    record_delivery(
+        image.environment_id,
+        bytes_sent=0 if request.method == "HEAD" else delivered.size,
+        cache_hit=delivered.cache_hit,
+        rendered=delivered.rendered,
+    )
+    if request.method == "HEAD":
+        return HttpResponse(headers=headers)
+    return StreamingHttpResponse(_stream(plan.key), headers=headers)
