@@ -7,14 +7,22 @@ PORT ?= 8000
 # upload_url values must point at the server `make run` starts.
 export IMGWIRE_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install lint bench clean browser
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet ".[dev]"
+	@$(MAKE) --no-print-directory browser
 	touch $@
+
+# Browser tests launch Debian's Chromium by path (no browser download at test time).
+browser:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "Install Debian's chromium package (sudo apt-get install chromium)."; exit 1; fi; }
 
 install: $(VENV)/.installed
 
