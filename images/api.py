@@ -1,12 +1,11 @@
 """Resource API views for images: thin, each validating input and calling one service."""
 
-import uuid
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from domains.enforcement import client_origin_check
 from images.models import Image, ImageDownloadJob
 from images.serializers import (
     BulkDeleteImagesSerializer,
@@ -22,42 +21,18 @@ from images.services.deletion import image_delete, images_bulk_delete
 from images.services.downloads import download_job_create
 from images.services.remote import image_create_from_url
 from images.services.uploads import UploadRequest, image_create_standard_upload, upload_url_for
-from imgwire_site.api.errors import RequestValidationError, ResourceNotFoundError
+from imgwire_site.api.errors import ResourceNotFoundError
 from imgwire_site.api.pagination import paginate
+from imgwire_site.api.views import (
+    ENVIRONMENT_HEADER,
+    PAGINATION_PARAMETERS,
+    STRING_MAP,
+    environment_of,
+    path_uuid,
+    validated,
+)
 from keys.permissions import AnyKeyOrMember, ServerKeyOrMember
 from keys.services import upload_token_create
-
-ENVIRONMENT_HEADER = OpenApiParameter(
-    "X-Environment-Id",
-    OpenApiTypes.UUID,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="The environment to act in, for dashboard sessions (API keys imply it).",
-)
-PAGINATION_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY, default=1),
-    OpenApiParameter("limit", OpenApiTypes.INT, OpenApiParameter.QUERY, default=20),
-]
-STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
-
-
-def validated(serializer_class, data):
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def path_uuid(value: str, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise RequestValidationError(
-            [{"loc": ["path", name], "msg": f"{name} must be a UUID", "type": "uuid_parsing"}]
-        ) from None
-
-
-def environment_of(request):
-    return request.auth.environment
 
 
 class ImageListView(APIView):
@@ -91,6 +66,7 @@ class StandardUploadView(APIView):
         tags=["Images"],
     )
     def post(self, request):
+        client_origin_check(request)
         data = validated(StandardUploadCreateSerializer, request.data)
         image, limit = image_create_standard_upload(
             access=request.auth,
@@ -147,6 +123,7 @@ class ImageDetailView(APIView):
         tags=["Images"],
     )
     def get(self, request, image_id: str):
+        client_origin_check(request)
         image = (
             Image.objects.for_environment(environment_of(request))
             .with_environment()

@@ -220,9 +220,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # django-cors-headers supplies the mechanics; which origins may call is decided per
-# environment (domains app), so nothing is opened globally here.
-CORS_URLS_REGEX = r"^/api/v1/images/.*$"
+# environment (domains app), so nothing is opened globally here. /ingest/ is the upload_url
+# PUT a browser makes after standard_upload (docs/cors.md).
+CORS_URLS_REGEX = r"^/(api/v1/images|ingest)/.*$"
 CORS_ALLOW_ALL_ORIGINS = False
+CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "OPTIONS"]
 CORS_EXPOSE_HEADERS = ["X-Total-Count", "X-Page", "X-Limit", "X-Prev-Page", "X-Next-Page"]
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-environment-id", "idempotency-key"]
 
