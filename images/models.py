@@ -59,6 +59,11 @@ class ImageQuerySet(models.QuerySet):
     def with_environment(self):
         return self.select_related("environment")
 
+    def ready_history_for(self, environment):
+        """Every image of the environment that ever became READY, deleted ones included
+        (metrics count what happened; the tenancy boundary is still the environment)."""
+        return self.filter(environment=environment, status=ImageStatus.READY)
+
 
 class Image(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -113,6 +118,17 @@ class Image(models.Model):
         indexes = [
             models.Index(fields=["environment", "-created_at", "-id"], name="image_env_newest"),
             models.Index(fields=["status", "updated_at"], name="image_status_updated"),
+            # Metrics: uploads and storage per bucket.
+            models.Index(
+                fields=["environment", "processed_metadata_at"],
+                condition=models.Q(status="READY"),
+                name="image_env_ready_at",
+            ),
+            models.Index(
+                fields=["environment", "deleted_at"],
+                condition=models.Q(deleted_at__isnull=False),
+                name="image_env_deleted_at",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -11,6 +11,8 @@ from imgwire_site.views import health
 urlpatterns = [
     path("health", health),
     path("api/v1/images/", include("images.urls")),
+    path("api/v1/metrics/", include("metrics.urls")),
+    path("api/v1/cors_origins/", include("domains.urls")),
     path(
         "api/v1/openapi-server.json",
         SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),

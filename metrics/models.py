@@ -3,6 +3,16 @@ import uuid
 from django.db import models
 
 
+class DeliveryUsageHourQuerySet(models.QuerySet):
+    def for_environment(self, environment):
+        return self.filter(environment=environment)
+
+    def in_hours(self, start, end):
+        """Rows whose UTC hour starts in [start, end); served by the (environment, hour)
+        unique index."""
+        return self.filter(hour__gte=start, hour__lt=end)
+
+
 class DeliveryUsageHour(models.Model):
     """Delivery counters of one environment for one UTC hour.
 
@@ -19,6 +29,8 @@ class DeliveryUsageHour(models.Model):
     transfer_bytes = models.BigIntegerField(default=0)
     cache_hits = models.BigIntegerField(default=0)
     transformations = models.BigIntegerField(default=0)
+
+    objects = DeliveryUsageHourQuerySet.as_manager()
 
     class Meta:
         constraints = [

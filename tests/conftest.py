@@ -114,3 +114,10 @@ def isolated_local_storage(settings, tmp_path):
             **settings.STORAGES,
             "default": {**default, "OPTIONS": {**default["OPTIONS"], "location": str(tmp_path)}},
         }
+
+
+@pytest.fixture(autouse=True)
+def no_usage_from_other_tests():
+    from metrics.usage import discard_pending
+
+    discard_pending()
