@@ -80,7 +80,8 @@ def source_info(image: Image) -> dict:
 
 
 def plan_delivery(image: Image, transform, accept: str | None) -> Plan:
-    from images.transform.engine import SourceInfo, choose_format
+    from images.transform.engine import SourceInfo
+    from images.transform.negotiate import choose_format
 
     prefix = variants_prefix(image.environment_id, image.id)
     if transform.is_identity and image.is_directly_deliverable:

@@ -1,0 +1,225 @@
+"""The CDN delivery view end to end: READY images only, transforms, caching headers."""
+
+import io
+import threading
+
+import pytest
+from django.core.files.storage import default_storage
+from PIL import Image as PILImage
+from rest_framework.test import APIClient
+
+from images.models import Image, variants_prefix
+from metrics.models import DeliveryUsageHour
+from metrics.usage import flush_usage
+from tests import imagegen
+from tests.uploads import create_upload, upload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+SAFARI = (
+    "image/webp,image/avif,image/jxl,image/heic,image/heic-sequence,video/*;q=0.8,"
+    "image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"
+)
+FIREFOX = "image/avif,image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"
+MAGIC = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG", "image/gif": b"GIF8"}
+
+
+def path_of(cdn_url: str) -> str:
+    return "/cdn/" + cdn_url.split("/cdn/", 1)[1]
+
+
+def get(url: str, method: str = "get", **headers):
+    return getattr(APIClient(), method)(url, **headers)
+
+
+def content(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def decoded(response_or_bytes) -> PILImage.Image:
+    data = response_or_bytes
+    if not isinstance(data, bytes):
+        data = content(data)
+    image = PILImage.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+@pytest.fixture
+def photo(owner, stub_worker):
+    image_id = upload(
+        owner.server, imagegen.jpeg(width=400, height=300, exif_gps=True), "image/jpeg", "photo.jpg"
+    )
+    stub_worker()
+    return owner.server.get(f"/api/v1/images/{image_id}").json()
+
+
+def test_an_untransformed_request_serves_the_original_without_metadata(photo):
+    response = get(path_of(photo["cdn_url"]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["ETag"].startswith('"')
+    assert not response.has_header("Vary")
+    body = content(response)
+    assert int(response["Content-Length"]) == len(body)
+    assert b"GPS" not in body and b"Make" not in body
+    assert decoded(body).size == (400, 300)
+
+
+def test_if_none_match_answers_304_and_head_sends_no_body(photo):
+    url = path_of(photo["cdn_url"]) + "?width=100"
+    first = get(url)
+    etag = first["ETag"]
+    assert get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    head = get(url, method="head")
+    assert head.status_code == 200
+    assert head["ETag"] == etag
+    assert int(head["Content-Length"]) == len(content(first))
+    assert content(head) == b""
+
+
+def test_equivalent_urls_share_one_variant_and_one_etag(photo):
+    base = path_of(photo["cdn_url"])
+    a = get(f"{base}?width=120&format=jpg")
+    b = get(f"{base}?f=jpeg&w=120")
+    assert a["ETag"] == b["ETag"]
+    body = content(a)
+    assert body == content(b)
+    assert decoded(body).width == 120
+
+
+@pytest.mark.parametrize(
+    ("accept", "content_type"),
+    [
+        (CHROME, "image/avif"),
+        (SAFARI, "image/avif"),
+        (FIREFOX, "image/avif"),
+        ("*/*", "image/webp"),
+        ("image/webp,*/*", "image/webp"),
+        ("image/jpeg", "image/jpeg"),
+    ],
+)
+def test_format_auto_negotiates_from_accept_and_varies_on_it(photo, accept, content_type):
+    response = get(path_of(photo["cdn_url"]) + "?width=80", HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert response["Content-Type"] == content_type
+    assert response["Vary"] == "Accept"
+
+
+def test_an_explicit_format_does_not_vary(photo):
+    response = get(path_of(photo["cdn_url"]) + "?width=80&format=png", HTTP_ACCEPT=CHROME)
+    assert response["Content-Type"] == "image/png"
+    assert content(response).startswith(MAGIC["image/png"])
+    assert not response.has_header("Vary")
+
+
+def test_the_thumbnail_preset_is_150_square(photo):
+    response = get(path_of(photo["cdn_url"]) + "@thumbnail?format=jpg")
+    assert response.status_code == 200
+    assert decoded(response).size == (150, 150)
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("width=0", "width"),
+        ("width=100&w=200", "width"),
+        ("nonsense=1", "nonsense"),
+        ("quality=101", "quality"),
+    ],
+)
+def test_bad_parameters_answer_400_naming_the_parameter(photo, query, parameter):
+    response = get(path_of(photo["cdn_url"]) + "?" + query)
+    assert response.status_code == 400
+    assert response.json()["parameter"] == parameter
+    assert parameter in response.json()["detail"]
+
+
+def test_only_ready_images_of_the_named_environment_are_served(owner, outsider, photo):
+    pending = create_upload(owner.server).json()["image"]
+    assert get(path_of(pending["cdn_url"])).status_code == 404
+    wrong_env = photo["cdn_url"].replace(str(owner.environment.id), str(outsider.environment.id))
+    assert get(path_of(wrong_env)).status_code == 404
+    wrong_org = photo["cdn_url"].replace(str(owner.organization.id), str(outsider.organization.id))
+    assert get(path_of(wrong_org)).status_code == 404
+    assert get("/cdn/x/y/z").status_code == 404
+
+
+def test_a_quarantined_image_is_never_served(owner, stub_worker):
+    image_id = upload(owner.server, imagegen.tiff(), "image/png", "fake.png")
+    stub_worker()
+    image = owner.server.get(f"/api/v1/images/{image_id}").json()
+    assert image["status"] == "QUARANTINE"
+    assert get(path_of(image["cdn_url"])).status_code == 404
+
+
+def test_deleting_an_image_removes_its_variants_and_stops_delivery(owner, photo, stub_worker):
+    url = path_of(photo["cdn_url"])
+    assert get(url + "?width=50").status_code == 200
+    record = Image.objects.get(id=photo["id"])
+    prefix = variants_prefix(record.environment_id, record.id)
+    assert default_storage.listdir(prefix.rstrip("/"))[1]
+    owner.server.delete(f"/api/v1/images/{photo['id']}")
+    stub_worker()
+    assert get(url + "?width=50").status_code == 404
+    assert (
+        not default_storage.exists(prefix.rstrip("/"))
+        or not default_storage.listdir(prefix.rstrip("/"))[1]
+    )
+
+
+def test_a_heic_original_is_decoded_once_into_an_intermediate(owner, stub_worker):
+    image_id = upload(owner.server, imagegen.heic(width=64, height=48), "image/heic", "a.heic")
+    stub_worker()
+    image = owner.server.get(f"/api/v1/images/{image_id}").json()
+    response = get(path_of(image["cdn_url"]) + "?width=32&format=png")
+    assert response.status_code == 200
+    assert decoded(response).size == (32, 24)
+    record = Image.objects.get(id=image_id)
+    assert default_storage.exists(
+        f"{variants_prefix(record.environment_id, record.id)}intermediate.png"
+    )
+    # An untransformed request for a type browsers cannot show is negotiated.
+    untransformed = get(path_of(image["cdn_url"]), HTTP_ACCEPT="image/webp,*/*")
+    assert untransformed["Content-Type"] == "image/webp"
+
+
+def test_usage_is_counted_without_a_write_per_request(photo, django_assert_max_num_queries):
+    url = path_of(photo["cdn_url"]) + "?width=64"
+    get(url)
+    with django_assert_max_num_queries(3):  # one image lookup per request, no writes
+        for _ in range(3):
+            assert get(url).status_code == 200
+    flush_usage()
+    usage = DeliveryUsageHour.objects.get(environment_id=photo["environment_id"])
+    assert usage.requests >= 4
+    assert usage.transformations == 1
+    assert usage.cache_hits >= 3
+    assert usage.transfer_bytes > 0
+
+
+def test_concurrent_first_requests_render_once(photo, live_server):
+    import requests
+
+    url = live_server.url + path_of(photo["cdn_url"]) + "?width=77&format=png"
+    flush_usage()
+    DeliveryUsageHour.objects.all().delete()
+    barrier = threading.Barrier(6)
+    statuses = []
+
+    def fetch():
+        barrier.wait()
+        statuses.append(requests.get(url, timeout=60).status_code)
+
+    threads = [threading.Thread(target=fetch) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 6
+    flush_usage()
+    usage = DeliveryUsageHour.objects.get(environment_id=photo["environment_id"])
+    assert usage.transformations == 1
+    assert usage.requests == 6
