@@ -223,3 +223,45 @@ def test_concurrent_first_requests_render_once(photo, live_server):
     usage = DeliveryUsageHour.objects.get(environment_id=photo["environment_id"])
     assert usage.transformations == 1
     assert usage.requests == 6
+
+
+def test_a_watermark_from_another_image_of_the_environment_is_applied(owner, photo, stub_worker):
+    from PIL import Image as PILImageModule
+
+    mark = io.BytesIO()
+    PILImageModule.new("RGB", (40, 40), (255, 0, 0)).save(mark, format="PNG")
+    mark_id = upload(owner.server, mark.getvalue(), "image/png", "mark.png")
+    stub_worker()
+    base = path_of(photo["cdn_url"]) + "?format=png&width=200"
+    plain = decoded(get(base))
+    marked = decoded(get(f"{base}&watermark={mark_id}&watermark_position=southeast"))
+    corner = (marked.width - 5, marked.height - 5)
+    assert marked.getpixel(corner) != plain.getpixel(corner)
+
+
+def test_a_watermark_of_another_environment_is_refused(owner, outsider, photo, stub_worker):
+    theirs = upload(outsider.server, imagegen.png_rgba(), "image/png", "theirs.png")
+    stub_worker()
+    response = get(path_of(photo["cdn_url"]) + f"?width=50&watermark={theirs}")
+    assert response.status_code == 400
+    assert "not a READY image of this environment" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "width=8192&height=8192&enlarge=true&format=png",
+        "extend=8192:8192:8192:8192",
+        "padding=8192",
+        "blur=100&width=2000&enlarge=true",
+        "width=8192&height=8192&resizing_type=fill&enlarge=true&dpr=8",
+    ],
+)
+def test_hostile_requests_fail_cleanly_or_stay_within_limits(photo, query):
+    response = get(path_of(photo["cdn_url"]) + "?" + query)
+    assert response.status_code in (200, 400, 503, 504), response.status_code
+    if response.status_code != 200:
+        assert response["Cache-Control"] == "no-store"
+        assert response.json()["detail"]
+    # The server still answers afterwards.
+    assert get(path_of(photo["cdn_url"]) + "?width=10").status_code == 200
