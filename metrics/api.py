@@ -21,7 +21,7 @@ METRICS_PARAMETERS = [
         {"type": "string", "enum": Interval.values},
         OpenApiParameter.QUERY,
         default=Interval.HOURLY.value,
-        description="Bucket size. At most 744 HOURLY, 731 DAILY, 260 WEEKLY or 60 MONTHLY "
+        description="Bucket size. At most 2208 HOURLY, 731 DAILY, 260 WEEKLY or 60 MONTHLY "
         "buckets per range.",
     ),
     OpenApiParameter(

@@ -42,7 +42,7 @@ class IntervalRules:
 
 
 RULES = {
-    Interval.HOURLY: IntervalRules(24, 744, HOUR, "31 days"),
+    Interval.HOURLY: IntervalRules(24, 2208, HOUR, "92 days"),
     Interval.DAILY: IntervalRules(30, 731, timedelta(hours=25), "2 years"),
     Interval.WEEKLY: IntervalRules(12, 260, timedelta(days=7, hours=1), "5 years"),
     Interval.MONTHLY: IntervalRules(12, 60, timedelta(days=31, hours=1), "5 years"),
