@@ -171,6 +171,8 @@ IMGWIRE_MAX_OUTPUT_PIXELS = env_int("IMGWIRE_MAX_OUTPUT_PIXELS", 50_000_000, min
 IMGWIRE_WATERMARK_MAX_BYTES = env_int("IMGWIRE_WATERMARK_MAX_BYTES", 10 * 1024**2, minimum=1)
 
 IMGWIRE_USAGE_FLUSH_SECONDS = env_int("IMGWIRE_USAGE_FLUSH_SECONDS", 10, minimum=1)
+# Off only to measure what counting costs (bench/metrics.py); metrics then show no delivery.
+IMGWIRE_USAGE_COUNTING = env_bool("IMGWIRE_USAGE_COUNTING", True)
 
 # Remote ingest (upload_via_url): private ranges are refused unless listed here.
 try:

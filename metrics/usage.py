@@ -28,6 +28,8 @@ def _hour(now: datetime) -> datetime:
 
 
 def record_delivery(environment_id, *, bytes_sent: int, cache_hit: bool, rendered: bool) -> None:
+    if not settings.IMGWIRE_USAGE_COUNTING:
+        return
     key = (str(environment_id), _hour(datetime.now(UTC)))
     with _lock:
         counts = _pending[key]
