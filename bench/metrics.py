@@ -109,7 +109,7 @@ def upload_one(port: int, key: str) -> dict:
     buffer = io.BytesIO()
     Image.new("RGB", (640, 480), (40, 120, 200)).save(buffer, "JPEG", quality=85)
     data = buffer.getvalue()
-    status, body = request(
+    _, body = request(
         port,
         "POST",
         "/api/v1/images/standard_upload",
