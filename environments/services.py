@@ -1,6 +1,8 @@
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from environments.models import BillingPlan, Environment, Membership, Organization, Role
+from environments.quotas import add_one_month
 
 UNLIMITED_PLAN_NAME = "Unlimited"
 
@@ -48,3 +50,56 @@ def membership_create(*, organization: Organization, user, role: str) -> Members
         membership.role = role
         membership.save(update_fields=["role", "updated_at"])
     return membership
+
+
+# --- billing state (operators act through the admin, which calls these) ------------------
+
+# What an operator may change on an organization (its name and its billing state).
+ORGANIZATION_EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "billing_plan",
+        "subscription_status",
+        "blocked",
+        "transformations_enforcement_mode",
+        "transfer_bytes_enforcement_mode",
+        "current_quota_period_start_at",
+        "current_quota_period_end_at",
+    }
+)
+
+
+def organization_update(*, organization: Organization, **fields) -> Organization:
+    """Save the given fields (plan, status, modes, quota period…) and nothing else."""
+    unknown = set(fields) - ORGANIZATION_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"organization_update cannot change {', '.join(sorted(unknown))}")
+    start = fields.get("current_quota_period_start_at", organization.current_quota_period_start_at)
+    end = fields.get("current_quota_period_end_at", organization.current_quota_period_end_at)
+    if (start is None) != (end is None) or (start is not None and end <= start):
+        raise ValueError("A quota period needs both a start and an end, the end after the start.")
+    if not fields:
+        return organization
+    for name, value in fields.items():
+        setattr(organization, name, value)
+    organization.save(update_fields=[*fields, "updated_at"])
+    return organization
+
+
+def organization_block(*, organization: Organization) -> Organization:
+    """Every upload and delivery of the organization answers 402 until it is unblocked."""
+    return organization_update(organization=organization, blocked=True)
+
+
+def organization_unblock(*, organization: Organization) -> Organization:
+    return organization_update(organization=organization, blocked=False)
+
+
+def organization_quota_period_reset(*, organization: Organization, now=None) -> Organization:
+    """Start a new quota period now, lasting one calendar month: usage counts from zero."""
+    start = now or timezone.now()
+    return organization_update(
+        organization=organization,
+        current_quota_period_start_at=start,
+        current_quota_period_end_at=add_one_month(start),
+    )

@@ -57,7 +57,8 @@ class Delivered:
 def find_image(organization_id, environment_id, image_id) -> Image | None:
     return (
         Image.objects.alive()
-        .select_related("environment")
+        # The plan rides along so quota checks on an unlimited plan cost no extra query.
+        .select_related("environment__organization__billing_plan")
         .filter(
             id=image_id,
             environment_id=environment_id,

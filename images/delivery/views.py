@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_http_methods
 
+from environments.quotas import check_delivery_allowed
 from images.delivery.service import (
     DeliveryError,
     ensure_delivered,
@@ -13,8 +14,9 @@ from images.delivery.service import (
     plan_delivery,
 )
 from images.delivery.watermarks import watermark_fetcher
-from images.storage import open_stream
+from images.storage import object_exists, open_stream
 from images.transform import TransformError, parse_transform
+from imgwire_site.api.errors import PaymentRequiredError
 from metrics.usage import record_delivery
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -70,6 +72,12 @@ def deliver(request, organization_id, environment_id, image_ref):
         return _error(400, error.message, "InvalidTransformationError", parameter=error.parameter)
     accept = request.META.get("HTTP_ACCEPT")
     plan = plan_delivery(image, transform, accept)
+    try:
+        check_delivery_allowed(
+            image.environment.organization, is_cached=lambda: object_exists(plan.key)
+        )
+    except PaymentRequiredError as refusal:
+        return _error(402, str(refusal.detail), refusal.error_type)
     headers = {
         "ETag": plan.etag,
         "Cache-Control": CACHE_CONTROL,

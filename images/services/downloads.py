@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from environments.quotas import check_organization_in_good_standing
 from images.downloads.archive import ArchiveEntry, ArchiveSourceMissing, sanitise_entry_names
 from images.downloads.archive import write_archive as write_zip
 from images.models import DownloadStatus, Image, ImageDownloadJob, ImageStatus
@@ -23,6 +24,7 @@ DOWNLOAD_SALT = "imgwire.download.v1"
 
 
 def download_job_create(*, environment, image_ids: list) -> ImageDownloadJob:
+    check_organization_in_good_standing(environment.organization)
     ids = list(dict.fromkeys(image_ids))
     found = {
         image_id: (status, size)

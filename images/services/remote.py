@@ -12,6 +12,7 @@ import posixpath
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from environments.quotas import check_upload_allowed
 from images.models import Image
 from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION, sniff_mime
 from images.remote import FetchError, FetchLimits, open_remote
@@ -109,6 +110,7 @@ def image_create_from_url(
         existing = _existing(access, idempotency_key, fingerprint)
         if existing is not None:
             return existing
+    check_upload_allowed(access.environment)
     try:
         body = open_remote(url, _limits())
     except FetchError as error:

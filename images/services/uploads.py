@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 
+from environments.quotas import check_upload_allowed
 from images.models import Image
 from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION
 from images.services.direct import direct_mode, presigned_put_url
@@ -145,6 +146,7 @@ def image_create_standard_upload(
         existing = _existing_for_idempotency_key(access, request.idempotency_key, fingerprint)
         if existing is not None:
             return existing, limit
+    check_upload_allowed(access.environment, incoming_bytes=request.content_length)
 
     needs_token = access.is_client_key and not access.key.allow_unsigned_upload
     if upload_token is not None and not access.is_client_key:
