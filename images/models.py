@@ -57,7 +57,8 @@ class ImageQuerySet(models.QuerySet):
         return self.alive().filter(status=ImageStatus.PENDING, bytes_received_at__isnull=True)
 
     def with_environment(self):
-        return self.select_related("environment")
+        # custom_domain (reverse one-to-one) is read by cdn_url: joined, not queried per image.
+        return self.select_related("environment__custom_domain")
 
     def ready_history_for(self, environment):
         """Every image of the environment that ever became READY, deleted ones included
@@ -151,6 +152,10 @@ class Image(models.Model):
 
     @property
     def cdn_url(self) -> str:
+        # None when the environment has no custom domain (with_environment() joins it).
+        domain = getattr(self.environment, "custom_domain", None)
+        if domain is not None and domain.is_connected:
+            return f"https://{domain.hostname}/{self.id}"
         return (
             f"{settings.IMGWIRE_CDN_URL}/{self.environment.organization_id}/"
             f"{self.environment_id}/{self.id}"

@@ -10,6 +10,7 @@ import dj_database_url
 from boto3.s3.transfer import TransferConfig
 from django.core.exceptions import ImproperlyConfigured
 
+from domains.dns import cname_target_setting, parse_nameservers
 from images.remote.addresses import parse_allowed_networks
 from imgwire_site.env import (
     dev_secret,
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "domains.hosts.CustomDomainMiddleware",  # first: serves connected custom domains' Host
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -189,6 +191,15 @@ IMGWIRE_URL_FETCH_HEADER_TIMEOUT_SECONDS = env_int(
 IMGWIRE_DOWNLOAD_MAX_BYTES = env_int("IMGWIRE_DOWNLOAD_MAX_BYTES", 5 * 1024**3, minimum=1)
 IMGWIRE_DOWNLOAD_TTL_SECONDS = env_int("IMGWIRE_DOWNLOAD_TTL_SECONDS", 24 * 3600, minimum=60)
 IMGWIRE_DOWNLOAD_URL_TTL_SECONDS = env_int("IMGWIRE_DOWNLOAD_URL_TTL_SECONDS", 3600, minimum=60)
+# Custom domains (docs/custom-domains.md): the name customers CNAME their host names to,
+# and the DNS servers test_connection asks (comma-separated ip[:port]; empty: the system's).
+try:
+    IMGWIRE_CUSTOM_DOMAIN_CNAME_TARGET = cname_target_setting(
+        env_str("IMGWIRE_CUSTOM_DOMAIN_CNAME_TARGET"), IMGWIRE_CDN_URL
+    )
+    IMGWIRE_DNS_NAMESERVERS = tuple(parse_nameservers(env_str("IMGWIRE_DNS_NAMESERVERS")))
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from None
 # How often the embedded default runs the reconciler itself (0 turns it off).
 IMGWIRE_RECONCILE_INTERVAL_SECONDS = env_int("IMGWIRE_RECONCILE_INTERVAL_SECONDS", 300)
 

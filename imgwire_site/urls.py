@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
+from domains.hosts import tls_allowed
 from images.delivery.views import deliver
 from images.download_view import download_archive
 from images.hooks import s3_events
@@ -13,6 +14,7 @@ urlpatterns = [
     path("api/v1/images/", include("images.urls")),
     path("api/v1/metrics/", include("metrics.urls")),
     path("api/v1/cors_origins/", include("domains.urls")),
+    path("api/v1/custom_domain/", include("domains.urls_custom_domain")),
     path(
         "api/v1/openapi-server.json",
         SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),
@@ -20,6 +22,7 @@ urlpatterns = [
     ),
     path("ingest/<uuid:image_id>", ingest_upload, name="ingest"),
     path("hooks/s3-events", s3_events, name="s3-events"),
+    path("hooks/tls-allowed", tls_allowed, name="tls-allowed"),
     path("downloads/<uuid:job_id>", download_archive, name="download-archive"),
     path("admin/", admin.site.urls),
     # The delivery view, under the path of IMGWIRE_CDN_URL's default ({PUBLIC_URL}/cdn).
