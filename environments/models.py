@@ -150,3 +150,59 @@ class Environment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization.name} / {self.name}"
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self):
+        from django.utils import timezone
+
+        return self.filter(accepted_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class Invitation(models.Model):
+    """An offer to join an organization with a role. Only a keyed hash of the token is
+    stored; the token itself travels once, in the email."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.DEVELOPER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.organization} ({self.role})"
+
+
+class SignInFailure(models.Model):
+    """Failed sign-ins per (username, client address) within a window: the brute-force
+    lockout lives in the database so every process and worker sees the same count."""
+
+    id = models.BigAutoField(primary_key=True)
+    username = models.CharField(max_length=150)
+    ip_address = models.CharField(max_length=45)
+    failures = models.IntegerField(default=0)
+    window_started_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["username", "ip_address"], name="one_sign_in_counter_per_user_and_address"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.ip_address}: {self.failures}"

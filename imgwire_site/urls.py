@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from domains.hosts import tls_allowed
@@ -25,6 +26,9 @@ urlpatterns = [
     path("hooks/tls-allowed", tls_allowed, name="tls-allowed"),
     path("downloads/<uuid:job_id>", download_archive, name="download-archive"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("environments.account_urls")),
+    path("dashboard/", include("imgwire_site.dashboard_urls")),
+    path("", RedirectView.as_view(url="/dashboard/", permanent=False)),
     # The delivery view, under the path of IMGWIRE_CDN_URL's default ({PUBLIC_URL}/cdn).
     path("cdn/<str:organization_id>/<str:environment_id>/<str:image_ref>", deliver, name="deliver"),
 ]

@@ -90,3 +90,24 @@ def upload_token_consume(*, environment, secret: str) -> UploadToken | None:
     if claimed != 1:
         return None
     return UploadToken.objects.get(token_hash=token_hash)
+
+
+CLIENT_POLICY_FIELDS = frozenset(
+    {
+        "allowed_mime_types",
+        "maximum_upload_bytes",
+        "allow_unsigned_upload",
+        "maximum_pending_uploads",
+    }
+)
+
+
+def api_key_policy_update(*, key: ApiKey, **policy) -> ApiKey:
+    """Change a Client key's upload policy; takes effect on its next request."""
+    unknown = set(policy) - CLIENT_POLICY_FIELDS
+    if unknown or key.is_server:
+        raise ValueError(f"api_key_policy_update cannot change {sorted(unknown) or 'a Server key'}")
+    for name, value in policy.items():
+        setattr(key, name, value)
+    key.save(update_fields=[*policy, "updated_at"])
+    return key

@@ -1,0 +1,13 @@
+"""/accounts/: Django's own sign-in, sign-out and password-reset views, plus sign-up,
+a throttled sign-in and invitation acceptance."""
+
+from django.urls import include, path
+
+from environments import account_views
+
+urlpatterns = [
+    path("login/", account_views.ThrottledLoginView.as_view(), name="login"),
+    path("signup/", account_views.signup, name="signup"),
+    path("invitations/<str:token>/", account_views.invitation_accept, name="invitation-accept"),
+    path("", include("django.contrib.auth.urls")),
+]

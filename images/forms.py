@@ -1,0 +1,48 @@
+from django import forms
+
+from images.models import ImageStatus
+from images.transform.negotiate import FORMATS
+
+
+class ImageFilterForm(forms.Form):
+    q = forms.CharField(label="File name", required=False, max_length=255)
+    status = forms.ChoiceField(choices=[("", "Any status"), *ImageStatus.choices], required=False)
+    purpose = forms.CharField(required=False, max_length=255)
+    created_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def apply(self, queryset):
+        if not self.is_valid():
+            return queryset
+        data = self.cleaned_data
+        if data["q"]:
+            queryset = queryset.filter(original_filename__icontains=data["q"])
+        if data["status"]:
+            queryset = queryset.filter(status=data["status"])
+        if data["purpose"]:
+            queryset = queryset.filter(purpose=data["purpose"])
+        if data["created_from"]:
+            queryset = queryset.filter(created_at__date__gte=data["created_from"])
+        if data["created_to"]:
+            queryset = queryset.filter(created_at__date__lte=data["created_to"])
+        return queryset
+
+
+class UrlBuilderForm(forms.Form):
+    """The delivery query a developer would write; previewed on the detail page."""
+
+    width = forms.IntegerField(min_value=1, max_value=8192, required=False)
+    height = forms.IntegerField(min_value=1, max_value=8192, required=False)
+    format = forms.ChoiceField(
+        choices=[("", "auto"), *[(name, name) for name in sorted(FORMATS)]], required=False
+    )
+    quality = forms.IntegerField(min_value=1, max_value=100, required=False)
+
+    def query(self) -> dict:
+        if not self.is_valid():
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}

@@ -1,0 +1,69 @@
+"""/dashboard/: every page is scoped to an environment in its URL (``member_view``)."""
+
+from django.urls import include, path
+
+from domains import views as domain_views
+from environments import views as env_views
+from images import views as image_views
+from keys import views as key_views
+from metrics import views as metrics_views
+
+environment_patterns = [
+    path("", env_views.overview, name="dashboard-overview"),
+    path("keys/", key_views.key_list, name="keys"),
+    path("keys/new/", key_views.key_create, name="key-create"),
+    path("keys/<uuid:key_id>/", key_views.key_edit, name="key-edit"),
+    path("keys/<uuid:key_id>/revoke/", key_views.key_revoke, name="key-revoke"),
+    path("images/", image_views.image_list, name="images"),
+    path("images/upload/", image_views.upload_page, name="image-upload"),
+    path("images/upload/credentials/", image_views.upload_credentials, name="upload-credentials"),
+    path("images/bulk/", image_views.bulk_action, name="images-bulk"),
+    path("images/<uuid:image_id>/", image_views.image_detail, name="image-detail"),
+    path("images/<uuid:image_id>/delete/", image_views.image_delete_view, name="image-delete"),
+    path("downloads/<uuid:job_id>/", image_views.download_page, name="download"),
+    path("downloads/<uuid:job_id>/status/", image_views.download_status, name="download-status"),
+    path("environments/", env_views.environment_list, name="environments"),
+    path("environments/new/", env_views.environment_new, name="environment-create"),
+    path(
+        "environments/<uuid:other_id>/rename/",
+        env_views.environment_rename_view,
+        name="environment-rename",
+    ),
+    path(
+        "environments/<uuid:other_id>/default/",
+        env_views.environment_default_view,
+        name="environment-default",
+    ),
+    path(
+        "environments/<uuid:other_id>/delete/",
+        env_views.environment_delete_view,
+        name="environment-delete",
+    ),
+    path("domains/", domain_views.domains_page, name="domains"),
+    path("domains/cors/", domain_views.cors_create, name="cors-create"),
+    path(
+        "domains/cors/<uuid:cors_origin_id>/delete/", domain_views.cors_delete, name="cors-delete"
+    ),
+    path(
+        "domains/custom/<str:action>/",
+        domain_views.custom_domain_action,
+        name="custom-domain",
+    ),
+    path("metrics/", metrics_views.metrics_page, name="metrics"),
+    path("team/", env_views.team, name="team"),
+    path("team/invite/", env_views.invite, name="team-invite"),
+    path("team/<uuid:membership_id>/role/", env_views.member_role, name="team-role"),
+    path("team/<uuid:membership_id>/remove/", env_views.member_remove, name="team-remove"),
+    path(
+        "team/invitations/<uuid:invitation_id>/revoke/",
+        env_views.invitation_revoke_view,
+        name="invitation-revoke",
+    ),
+]
+
+urlpatterns = [
+    path("", env_views.home, name="dashboard-home"),
+    path("switch/", env_views.switch, name="dashboard-switch"),
+    path("organizations/new/", env_views.organization_new, name="organization-create"),
+    path("<uuid:environment_id>/", include(environment_patterns)),
+]

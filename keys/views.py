@@ -1,0 +1,75 @@
+"""Dashboard pages for API keys (OWNER/ADMIN only)."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+
+from imgwire_site.dashboard import member_view
+from keys.forms import ClientPolicyForm, KeyCreateForm
+from keys.models import ApiKey, ApiKeyType
+from keys.services import api_key_create, api_key_policy_update, api_key_revoke
+
+# Keys the dashboard mints for its own uploader; listed apart so nobody revokes one by
+# mistake thinking it is theirs (revoking is harmless: the next upload mints another).
+DASHBOARD_UPLOADER_PREFIX = "Dashboard uploader"
+
+
+@member_view(manage=True)
+def key_list(request):
+    keys = ApiKey.objects.for_environment(request.environment).active()
+    return render(request, "dashboard/keys.html", {"keys": keys})
+
+
+@member_view(manage=True)
+def key_create(request):
+    form = KeyCreateForm(request.POST or None)
+    policy_form = ClientPolicyForm(request.POST or None, prefix="policy")
+    if request.method == "POST" and form.is_valid():
+        is_client = form.cleaned_data["key_type"] == ApiKeyType.CLIENT
+        if not is_client or policy_form.is_valid():
+            key, secret = api_key_create(
+                environment=request.environment,
+                name=form.cleaned_data["name"],
+                key_type=form.cleaned_data["key_type"],
+                **(policy_form.policy() if is_client else {}),
+            )
+            # Rendered once, never stored: the response is marked uncacheable below.
+            response = render(request, "dashboard/key_created.html", {"key": key, "secret": secret})
+            response["Cache-Control"] = "no-store"
+            return response
+    return render(request, "dashboard/key_form.html", {"form": form, "policy_form": policy_form})
+
+
+def _key(request, key_id) -> ApiKey:
+    return get_object_or_404(
+        ApiKey.objects.for_environment(request.environment).active(), id=key_id
+    )
+
+
+@member_view(manage=True)
+def key_edit(request, key_id):
+    key = _key(request, key_id)
+    initial = {
+        "allowed_mime_types": key.allowed_mime_types or [],
+        "maximum_upload_bytes": key.effective_maximum_upload_bytes,
+        "allow_unsigned_upload": key.allow_unsigned_upload,
+        "maximum_pending_uploads": key.maximum_pending_uploads,
+    }
+    form = ClientPolicyForm(request.POST or None, initial=initial)
+    if key.is_server:
+        form = None
+    elif request.method == "POST" and form.is_valid():
+        api_key_policy_update(key=key, **form.policy())
+        messages.success(request, f"The policy of {key.name} was saved.")
+        return redirect("keys", environment_id=request.environment.id)
+    return render(request, "dashboard/key_edit.html", {"key": key, "form": form})
+
+
+@member_view(manage=True)
+def key_revoke(request, key_id):
+    """GET asks for confirmation; POST revokes."""
+    key = _key(request, key_id)
+    if request.method != "POST":
+        return render(request, "dashboard/key_revoke.html", {"key": key})
+    api_key_revoke(key=key)
+    messages.success(request, f"{key.name} (…{key.last4}) was revoked; it stops working now.")
+    return redirect("keys", environment_id=request.environment.id)
