@@ -9,7 +9,13 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.html import format_html_join
 
-from environments.models import BillingPlan, Environment, Membership, Organization
+from environments.models import (
+    BillingPlan,
+    Environment,
+    Invitation,
+    Membership,
+    Organization,
+)
 from environments.quotas import delivery_usage, quota_period_of, upload_usage
 from environments.services import (
     ORGANIZATION_EDITABLE_FIELDS,
@@ -192,3 +198,16 @@ class EnvironmentAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     raw_id_fields = ["organization"]
     search_fields = ["name", "id", "organization__name"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "organization", "role", "expires_at"]
+    list_select_related = ["organization"]
+    raw_id_fields = ["organization", "invited_by"]
+    search_fields = ["email"]
+    exclude = ["token_hash"]  # never shown: the token itself exists only in the email
+    readonly_fields = ["organization", "email", "role", "invited_by", "expires_at"]
+
+    def has_add_permission(self, request):
+        return False  # invitations are sent from the dashboard, with their email

@@ -13,6 +13,7 @@ from django.utils import timezone
 from images.models import Image, ImageStatus
 from images.processing.sandbox import SandboxError, inspect_image
 from images.storage import delete_object, open_stream, save_file
+from imgwire_site.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 COPY_CHUNK = 1024 * 1024
@@ -153,3 +154,38 @@ def image_process(image_id) -> None:
         # Deleted while we worked: the purge may already have run, so clean up after it.
         delete_object(image.original_key)
         delete_object(image.incoming_key)
+
+
+class ReprocessRefused(Exception):
+    pass
+
+
+def image_reprocess(image_id) -> None:
+    """Run verification again (an operator's action, e.g. after a decoder upgrade).
+
+    READY images are re-verified from their stored original; images stuck in PENDING with
+    bytes or in PROCESSING are handed back to the queue. Quarantined bytes are not kept, so
+    a QUARANTINE image cannot be re-processed: the uploader must upload it again.
+    """
+    from images.tasks import process_image
+
+    image = Image.objects.alive().filter(id=image_id).first()
+    if image is None:
+        raise ReprocessRefused("the image was deleted")
+    if image.status == ImageStatus.QUARANTINE:
+        raise ReprocessRefused("quarantined bytes are not kept; upload the file again")
+    if image.status == ImageStatus.PENDING and image.bytes_received_at is None:
+        raise ReprocessRefused("no bytes have been uploaded yet")
+    if image.status == ImageStatus.READY:
+        source, _ = open_stream(image.original_key)
+        with contextlib.closing(source):
+            save_file(image.incoming_key, source)
+    now = timezone.now()
+    Image.objects.filter(id=image.id, status=image.status).update(
+        status=ImageStatus.PENDING,
+        processing_started_at=None,
+        processing_attempts=0,
+        bytes_received_at=image.bytes_received_at or now,
+        updated_at=now,
+    )
+    enqueue_on_commit(process_image, str(image.id))
