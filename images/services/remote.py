@@ -4,9 +4,7 @@ The fetch is bounded by IMGWIRE_URL_FETCH_TIMEOUT_SECONDS in total, so a failing
 answered at once with a specific error_type instead of leaving a record behind.
 """
 
-import hashlib
 import io
-import json
 import posixpath
 
 from django.conf import settings
@@ -17,8 +15,9 @@ from images.models import Image
 from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION, sniff_mime
 from images.remote import FetchError, FetchLimits, open_remote
 from images.services.ingest import image_record_bytes
+from images.services.uploads import existing_for_idempotency_key, request_fingerprint
 from images.storage import CountingReader, StreamTooLong, delete_object, save_stream
-from imgwire_site.api.errors import ConflictError, UnprocessableError
+from imgwire_site.api.errors import UnprocessableError
 from keys.authentication import Access
 
 SNIFF_BYTES = 64
@@ -32,25 +31,6 @@ def _limits() -> FetchLimits:
         max_redirects=5,
         allowed_networks=settings.IMGWIRE_URL_FETCH_ALLOWED_NETWORKS,
     )
-
-
-def _fingerprint(fields: dict) -> str:
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
-
-
-def _existing(access: Access, key: str, fingerprint: str) -> Image | None:
-    image = (
-        Image.objects.for_environment(access.environment)
-        .with_environment()
-        .filter(idempotency_key=key)
-        .first()
-    )
-    if image is not None and image.request_fingerprint != fingerprint:
-        raise ConflictError(
-            "idempotency_key was already used with different parameters; "
-            "use a new key for a different upload."
-        )
-    return image
 
 
 class _Prefixed(io.RawIOBase):
@@ -97,7 +77,7 @@ def image_create_from_url(
     purpose: str | None = None,
     custom_metadata: dict | None = None,
 ) -> Image:
-    fingerprint = _fingerprint(
+    fingerprint = request_fingerprint(
         {
             "url": url,
             "file_name": file_name,
@@ -107,7 +87,7 @@ def image_create_from_url(
         }
     )
     if idempotency_key:
-        existing = _existing(access, idempotency_key, fingerprint)
+        existing = existing_for_idempotency_key(access, idempotency_key, fingerprint)
         if existing is not None:
             return existing
     check_upload_allowed(access.environment)
@@ -137,7 +117,9 @@ def image_create_from_url(
                     request_fingerprint=fingerprint,
                 )
         except IntegrityError:
-            existing = idempotency_key and _existing(access, idempotency_key, fingerprint)
+            existing = idempotency_key and existing_for_idempotency_key(
+                access, idempotency_key, fingerprint
+            )
             if not existing:
                 raise
             return existing

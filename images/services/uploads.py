@@ -100,19 +100,26 @@ def _check_pending_cap(access: Access) -> None:
         )
 
 
+def request_fingerprint(fields: dict) -> str:
+    """What "the same parameters" means for idempotency_key: a hash of the request."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
 def _fingerprint(request: UploadRequest, mime: str) -> str:
-    payload = {
-        "file_name": request.file_name,
-        "mime_type": mime,
-        "content_length": request.content_length,
-        "hash_sha256": request.hash_sha256,
-        "purpose": request.purpose,
-        "custom_metadata": request.custom_metadata or {},
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return request_fingerprint(
+        {
+            "file_name": request.file_name,
+            "mime_type": mime,
+            "content_length": request.content_length,
+            "hash_sha256": request.hash_sha256,
+            "purpose": request.purpose,
+            "custom_metadata": request.custom_metadata or {},
+        }
+    )
 
 
-def _existing_for_idempotency_key(access: Access, key: str, fingerprint: str) -> Image | None:
+def existing_for_idempotency_key(access: Access, key: str, fingerprint: str) -> Image | None:
+    """The image an earlier request with this key created; 409 if its parameters differ."""
     image = (
         Image.objects.for_environment(access.environment)
         .with_environment()
@@ -143,7 +150,7 @@ def image_create_standard_upload(
     fingerprint = _fingerprint(request, mime)
 
     if request.idempotency_key:
-        existing = _existing_for_idempotency_key(access, request.idempotency_key, fingerprint)
+        existing = existing_for_idempotency_key(access, request.idempotency_key, fingerprint)
         if existing is not None:
             return existing, limit
     check_upload_allowed(access.environment, incoming_bytes=request.content_length)
@@ -186,7 +193,7 @@ def image_create_standard_upload(
         # A concurrent request with the same idempotency_key won the insert.
         if not request.idempotency_key:
             raise
-        existing = _existing_for_idempotency_key(access, request.idempotency_key, fingerprint)
+        existing = existing_for_idempotency_key(access, request.idempotency_key, fingerprint)
         if existing is None:
             raise
         return existing, limit
