@@ -10,18 +10,21 @@ nothing until the last part, so a failed archive never appears in the bucket.
 """
 
 import contextlib
+import fcntl
 import os
 import re
 import threading
 import unicodedata
+import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import BinaryIO
 
 from django.core.files import File
-from django.core.files.storage import Storage, default_storage
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
 
 from images.storage import open_stream
 
@@ -212,6 +215,29 @@ def _write_entries(
             source.close()
 
 
+def _write_local(
+    target_key: str, entries: Iterable[ArchiveEntry], storage: FileSystemStorage, chunk_size: int
+) -> int:
+    """Local storage needs no pipe: the zip is written beside its final name and renamed
+    into place, so a reader never sees a partial archive and no thread hand-over is paid.
+    The file is seekable, so sizes go into the local headers (no data descriptors)."""
+    path = Path(storage.path(target_key))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    try:
+        with open(partial, "wb") as handle:
+            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
+                _write_entries(archive, entries, storage, chunk_size)
+            size = handle.tell()
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        # As on the streaming path: after a failure no archive is left under the key.
+        path.unlink(missing_ok=True)
+        raise
+    return size
+
+
 def write_archive(
     target_key: str,
     entries: Iterable[ArchiveEntry],
@@ -227,7 +253,15 @@ def write_archive(
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1 byte")
+    # Plain local storage takes the direct path; a storage that customises _save (or any
+    # remote one) gets its own save, fed through the pipe.
+    if isinstance(storage, FileSystemStorage) and storage.__class__._save is FileSystemStorage._save:
+        return _write_local(target_key, entries, storage, chunk_size)
     read_fd, write_fd = os.pipe()
+    # The default 64 KiB pipe costs a context switch per 64 KiB; a 1 MiB pipe (the
+    # unprivileged maximum on Linux) cuts the hand-overs twentyfold.
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, 1024 * 1024)
     reader = _PipeFile(read_fd, chunk_size)
     writer = _CountingWriter(write_fd)
     archive = zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_STORED)

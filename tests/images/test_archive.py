@@ -280,12 +280,8 @@ def test_an_entry_that_may_reach_4_gib_is_written_as_zip64_and_reads_back(storag
     ]
     for name, zip64 in (("big.jpg", True), ("small.jpg", False), ("hinted.jpg", True)):
         info = archive.getinfo(name)
-        extra_ids, data_end = local_header(raw, info)
+        extra_ids, _ = local_header(raw, info)
         assert (0x0001 in extra_ids) is zip64, name  # the zip64 extended information field
-        # Sizes follow the data (the stream cannot seek back), 8 bytes wide when zip64.
-        layout = "<4sLQQ" if zip64 else "<4sLLL"
-        descriptor = struct.unpack_from(layout, raw, data_end)
-        assert descriptor == (b"PK\x07\x08", info.CRC, info.file_size, info.file_size), name
     if UNZIP:
         checked = subprocess.run(
             [UNZIP, "-t", str(storage.path("downloads/z.zip"))], capture_output=True, text=True
