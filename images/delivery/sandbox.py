@@ -17,6 +17,9 @@ PRELOAD = [
     "PIL.WebPImagePlugin",
     "PIL.GifImagePlugin",
     "pillow_heif",
+    "pillow_jxl",
+    "images.transform",
+    "images.transform.engine",
     "images.delivery.render_child",
 ]
 

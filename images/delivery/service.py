@@ -161,13 +161,13 @@ def _source_for_render(image: Image, workdir: str) -> tuple[str, dict]:
         with open(path, "wb") as target:
             _copy_to(image.original_key, target)
         return path, info
-    key = f"{variants_prefix(image.environment_id, image.id)}intermediate.png"
+    key = f"{variants_prefix(image.environment_id, image.id)}intermediate"
 
     def produce():
         original = f"{workdir}/original"
         with open(original, "wb") as target:
             _copy_to(image.original_key, target)
-        output = f"{workdir}/intermediate.png"
+        output = f"{workdir}/intermediate"
         _sandboxed(
             render_child.decode_intermediate, {"source_path": original, "output_path": output}
         )
@@ -175,15 +175,15 @@ def _source_for_render(image: Image, workdir: str) -> tuple[str, dict]:
             save_file(key, produced)
 
     _single_flight(key, produce)
-    path = f"{workdir}/intermediate.png"
+    path = f"{workdir}/intermediate"
     with open(path, "wb") as target:
         _copy_to(key, target)
     from PIL import Image as PILImage
 
     with PILImage.open(path) as probe:
-        width, height, bands = probe.width, probe.height, probe.getbands()
+        width, height, bands, fmt = probe.width, probe.height, probe.getbands(), probe.format
     info.update(
-        mime_type="image/png",
+        mime_type="image/png" if fmt == "PNG" else "image/jpeg",
         width=width,
         height=height,
         orientation=1,

@@ -179,7 +179,7 @@ def test_a_heic_original_is_decoded_once_into_an_intermediate(owner, stub_worker
     assert decoded(response).size == (32, 24)
     record = Image.objects.get(id=image_id)
     assert default_storage.exists(
-        f"{variants_prefix(record.environment_id, record.id)}intermediate.png"
+        f"{variants_prefix(record.environment_id, record.id)}intermediate"
     )
     # An untransformed request for a type browsers cannot show is negotiated.
     untransformed = get(path_of(image["cdn_url"]), HTTP_ACCEPT="image/webp,*/*")
