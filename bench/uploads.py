@@ -18,19 +18,15 @@ gunicorn processes, also on failure or Ctrl-C. Every loop is bounded in count an
 """
 
 import argparse
-import contextlib
 import datetime
 import hashlib
 import http.client
 import json
 import os
 import platform
-import secrets
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,217 +34,28 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
-MiB = 1024 * 1024
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
+
+from bench.common import (
+    HOST,
+    LOOPBACK_DB_HOSTS,
+    BenchError,
+    Deadline,
+    MiB,
+    Server,
+    api_headers,
+    base_env,
+    describe_db,
+    proc_status_kib,
+    request,
+    reset_peak_rss,
+    run_manage,
+    versions,
+)
+
 PING_PATH = "/api/v1/_bench/ping"
 UPLOAD_PATH = "/api/v1/images/standard_upload"
-LOOPBACK_DB_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
 SETTLED = {"READY", "QUARANTINE"}
-
-
-class BenchError(Exception):
-    pass
-
-
-class Deadline:
-    def __init__(self, seconds: float):
-        self.end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return max(0.0, self.end - time.monotonic())
-
-    def expired(self) -> bool:
-        return time.monotonic() >= self.end
-
-    def check(self, what: str) -> None:
-        if self.expired():
-            raise BenchError(f"time limit reached during {what}")
-
-
-# --- /proc helpers ----------------------------------------------------------------------
-
-
-def proc_status_kib(pid: int) -> dict[str, int]:
-    """VmRSS / VmHWM (KiB) of a process, from /proc/<pid>/status."""
-    values = {}
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                values[key] = int(rest.split()[0])
-    return values
-
-
-def reset_peak_rss(pid: int) -> bool:
-    """Reset VmHWM to the current RSS (Linux >= 4.0, same user). False if not allowed."""
-    try:
-        with open(f"/proc/{pid}/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def child_pids(pid: int) -> list[int]:
-    pids = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as children:
-                pids.extend(int(p) for p in children.read().split())
-        return pids
-    except OSError:
-        pass
-    for entry in os.listdir("/proc"):  # fallback: scan for processes whose parent is pid
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid:
-                    pids.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    return pids
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-# --- the server -------------------------------------------------------------------------
-
-
-class Server:
-    """A gunicorn serving bench.settings on 127.0.0.1, in its own process group."""
-
-    def __init__(self, base_env: dict, tmp: Path, *, workers: int, threads: int, name: str):
-        self.base_env = base_env
-        self.tmp = tmp
-        self.workers = workers
-        self.threads = threads
-        self.name = name
-        self.proc: subprocess.Popen | None = None
-        self.port = 0
-        self.log_path = tmp / f"gunicorn-{name}.log"
-
-    def env(self) -> dict:
-        return {**self.base_env, "IMGWIRE_PUBLIC_URL": f"http://{HOST}:{self.port}"}
-
-    def start(self, deadline: Deadline) -> None:
-        config = self.tmp / "gunicorn.conf.py"  # empty: never pick up a ./gunicorn.conf.py
-        config.touch()
-        for _attempt in range(3):  # a port taken between free_port() and bind: retry
-            self.port = free_port()
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "gunicorn",
-                        "--config",
-                        str(config),
-                        "--bind",
-                        f"{HOST}:{self.port}",
-                        "--workers",
-                        str(self.workers),
-                        "--worker-class",
-                        "gthread",
-                        "--threads",
-                        str(self.threads),
-                        "--keep-alive",
-                        "30",
-                        "--timeout",
-                        "120",
-                        "--log-level",
-                        "warning",
-                        "--no-control-socket",
-                        "--chdir",
-                        str(ROOT),
-                        "imgwire_site.wsgi:application",
-                    ],
-                    cwd=ROOT,
-                    env=self.env(),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    start_new_session=True,
-                )
-            if self._wait_ready(deadline):
-                return
-            self.stop()
-        raise BenchError(f"gunicorn ({self.name}) did not start; log:\n{self.log_tail()}")
-
-    def _wait_ready(self, deadline: Deadline) -> bool:
-        """Ready when /health answers 200 and every worker has booted."""
-        limit = Deadline(min(90.0, deadline.remaining()))
-        while not limit.expired():
-            if self.proc.poll() is not None:
-                return False
-            try:
-                status, _ = request(self.port, "GET", "/health", timeout=5)
-                if status == 200 and len(self.worker_pids()) == self.workers:
-                    return True
-            except OSError:
-                pass
-            time.sleep(0.25)
-        return False
-
-    def worker_pids(self) -> list[int]:
-        return child_pids(self.proc.pid) if self.proc else []
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)  # the group we created: master + workers
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=20)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # anything left in that group
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=10)
-
-
-def run_manage(args: list[str], env: dict, deadline: Deadline) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=max(1.0, min(300.0, deadline.remaining())),
-        check=False,
-    )
-    if result.returncode != 0:
-        raise BenchError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-4000:]}")
-    return result.stdout
-
-
-# --- HTTP -------------------------------------------------------------------------------
-
-
-def request(port, method, path, body=None, headers=None, timeout=30.0):
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-def api_headers(server_key: str) -> dict:
-    return {"Authorization": f"Bearer {server_key}", "Content-Type": "application/json"}
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -546,13 +353,6 @@ def mib(kib: int) -> str:
     return f"{kib / 1024:.1f} MiB"
 
 
-def describe_db(url: str) -> str:
-    if not url:
-        return "SQLite (file in the temp dir)"
-    parts = urlsplit(url)
-    return f"{parts.scheme} via DATABASE_URL (host {parts.hostname or 'local socket'})"
-
-
 def report_text(meta, req, ingest, mem) -> str:
     lines = [
         f"Imgwire upload benchmark, {meta['when']}",
@@ -687,41 +487,6 @@ def parse_args(argv=None):
     if args.size_mib > 100:
         parser.error("--size-mib is at most 100 (the product's upload limit)")
     return args
-
-
-def base_env(tmp: Path, database_url: str) -> dict:
-    """A clean environment: only what the bench sets (no IMGWIRE_STORAGE_URL/BROKER from the
-    caller's shell, so nothing leaves the machine), plus DATABASE_URL if given."""
-    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL") if key in os.environ}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-            "PYTHONPATH": str(ROOT),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "TMPDIR": str(tmp),
-            "IMGWIRE_DATA_DIR": str(tmp / "data"),
-            "DEBUG": "false",
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "IMGWIRE_KEY_PEPPER": secrets.token_urlsafe(32),
-            "ALLOWED_HOSTS": HOST,
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return env
-
-
-def versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for package in ("django", "gunicorn"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            out[package] = "?"
-    return out
 
 
 def main(argv=None) -> int:

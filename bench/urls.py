@@ -30,3 +30,17 @@ urlpatterns = [
 for _code in (400, 403, 404, 500):
     if hasattr(product_urls, f"handler{_code}"):
         globals()[f"handler{_code}"] = getattr(product_urls, f"handler{_code}")
+
+
+# bench/delivery.py's floor for warm cache hits: the same bytes as a static file, through
+# Django's static view on the same server. Only when the bench sets the folder to serve.
+def _bench_static_route():
+    import os
+
+    from django.views.static import serve
+
+    root = os.environ.get("IMGWIRE_BENCH_STATIC_ROOT")
+    return [path("_bench/static/<path:path>", serve, {"document_root": root})] if root else []
+
+
+urlpatterns += _bench_static_route()
