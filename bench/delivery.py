@@ -933,7 +933,7 @@ def report_markdown(meta, cold, breakdown, loads, mem) -> str:
         "|---|---|---|---|",
         f"| Cold render, 12 MP JPEG → `?{COLD_QUERY}` (ms/image, median of {meta['copies']}) | "
         f"Pillow: {ms(cold['floor_jpeg'])} | {ms(cold['jpeg'])} | {jr:.2f} |",
-        f"| Cold render, 12 MP HEIC, first variant (builds the PNG intermediate) | "
+        f"| Cold render, 12 MP HEIC, first variant (builds the intermediate) | "
         f"pillow_heif: {ms(cold['floor_heic'])} | {ms(cold['heic_first'])} | {hf:.2f} |",
         f"| Cold render, 12 MP HEIC, further variant (intermediate stored) | "
         f"pillow_heif: {ms(cold['floor_heic'])} | {ms(cold['heic_next'])} | {hn:.2f} |",
