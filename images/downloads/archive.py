@@ -255,7 +255,10 @@ def write_archive(
         raise ValueError("chunk_size must be at least 1 byte")
     # Plain local storage takes the direct path; a storage that customises _save (or any
     # remote one) gets its own save, fed through the pipe.
-    if isinstance(storage, FileSystemStorage) and storage.__class__._save is FileSystemStorage._save:
+    if (
+        isinstance(storage, FileSystemStorage)
+        and storage.__class__._save is FileSystemStorage._save
+    ):
         return _write_local(target_key, entries, storage, chunk_size)
     read_fd, write_fd = os.pipe()
     # The default 64 KiB pipe costs a context switch per 64 KiB; a 1 MiB pipe (the
