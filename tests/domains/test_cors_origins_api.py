@@ -3,12 +3,10 @@
 import uuid
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from domains.models import CorsOrigin
 from domains.services import MAX_CORS_ORIGINS_PER_ENVIRONMENT, cors_origin_create
-from environments.models import Role
-from environments.services import membership_create
+from tests.domains.conftest import member_client
 from tests.openapi import assert_matches
 
 pytestmark = pytest.mark.django_db
@@ -23,22 +21,6 @@ def detail(cors_origin_id) -> str:
 @pytest.fixture
 def existing(owner):
     return cors_origin_create(environment=owner.environment, pattern="app.example.com")
-
-
-def member_client(tenant, user):
-    client = tenant.client()
-    client.force_login(user)
-    client.credentials(HTTP_X_ENVIRONMENT_ID=str(tenant.environment.id))
-    return client
-
-
-@pytest.fixture
-def admin(owner):
-    user = get_user_model().objects.create_user(
-        username="admin@example.com", email="admin@example.com", password="pw-admin-admin"
-    )
-    membership_create(organization=owner.organization, user=user, role=Role.ADMIN)
-    return member_client(owner, user)
 
 
 # (method, path template, payload) for every operation.

@@ -2,14 +2,14 @@
 and admins, read by developers, only on plans that include it."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from domains.custom_domains import custom_domain_create
 from domains.models import CustomDomain
-from environments.models import BillingPlan, Role
-from environments.services import environment_create, membership_create
+from environments.models import BillingPlan
+from environments.services import environment_create
 from keys.models import ApiKeyType
 from keys.services import api_key_create
+from tests.domains.conftest import member_client
 from tests.openapi import assert_matches, reference
 from tests.test_openapi import referenced_schemas, schema_of, shape
 
@@ -28,22 +28,6 @@ def cname_target(settings):
 @pytest.fixture
 def existing(owner):
     return custom_domain_create(environment=owner.environment, hostname="img.customer.test")
-
-
-def member_client(tenant, user):
-    client = tenant.client()
-    client.force_login(user)
-    client.credentials(HTTP_X_ENVIRONMENT_ID=str(tenant.environment.id))
-    return client
-
-
-@pytest.fixture
-def admin(owner):
-    user = get_user_model().objects.create_user(
-        username="admin@example.com", email="admin@example.com", password="pw-admin-admin"
-    )
-    membership_create(organization=owner.organization, user=user, role=Role.ADMIN)
-    return member_client(owner, user)
 
 
 READS = [("get", URL, None)]
