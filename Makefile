@@ -31,7 +31,7 @@ run: install
 	@echo "Demo account (organization, environment, keys):"
 	@$(PY) manage.py bootstrap --organization Demo --environment Production \
 		--email demo@example.com --password imgwire-demo --operator
-	@echo "Sign in at $(IMGWIRE_PUBLIC_URL)/admin/ as demo@example.com / imgwire-demo"
+	@echo "Sign in at $(IMGWIRE_PUBLIC_URL)/dashboard/ (operators: /admin/) as demo@example.com / imgwire-demo"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
