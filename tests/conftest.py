@@ -121,3 +121,12 @@ def no_usage_from_other_tests():
     from metrics.usage import discard_pending
 
     discard_pending()
+
+
+@pytest.fixture(scope="session")
+def ours(django_db_blocker):
+    """Our served OpenAPI document (/api/v1/openapi-server.json)."""
+    with django_db_blocker.unblock():
+        response = APIClient().get("/api/v1/openapi-server.json")
+    assert response.status_code == 200
+    return response.json()
