@@ -670,6 +670,7 @@ def child_memory(spec: dict) -> dict:
         started = time.perf_counter()
         delivered = service.ensure_delivered(plan, query=pairs, preset=None, accept=None)
         elapsed = time.perf_counter() - started
+        delivered.body.close()
         after = _self_kib()
         out[name] = {
             "children": list(records),

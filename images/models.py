@@ -60,6 +60,22 @@ class ImageQuerySet(models.QuerySet):
         # custom_domain (reverse one-to-one) is read by cdn_url: joined, not queried per image.
         return self.select_related("environment__custom_domain")
 
+    def addressed_by(self, organization_id, environment_id, image_id):
+        """The image a CDN URL names, only if all three ids belong together."""
+        return self.filter(
+            id=image_id,
+            environment_id=environment_id,
+            environment__organization_id=organization_id,
+        )
+
+    def deliverable(self, organization_id, environment_id, image_id):
+        """What a CDN URL may serve: a live READY image, addressed by all three ids."""
+        return (
+            self.addressed_by(organization_id, environment_id, image_id)
+            .alive()
+            .filter(status=ImageStatus.READY)
+        )
+
     def ready_history_for(self, environment):
         """Every image of the environment that ever became READY, deleted ones included
         (metrics count what happened; the tenancy boundary is still the environment)."""

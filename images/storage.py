@@ -6,7 +6,7 @@ from typing import BinaryIO
 
 from botocore.exceptions import ClientError
 from django.core.files import File
-from django.core.files.storage import Storage, default_storage
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from s3transfer.constants import ALLOWED_DOWNLOAD_ARGS
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
@@ -116,6 +116,26 @@ def open_stream(key: str, storage: Storage = default_storage) -> tuple[BinaryIO,
             raise FileNotFoundError(key) from None
         raise
     return response["Body"], response.get("ContentLength")
+
+
+def open_object(key: str) -> tuple[BinaryIO, int] | None:
+    """An object opened for reading with its size, or None when it does not exist: one
+    call where exists() + size() + open() would be three (three requests on S3)."""
+    try:
+        source, size = open_stream(key)
+    except FileNotFoundError:
+        return None
+    if size is None:  # a backend that cannot tell without asking again
+        size = default_storage.size(key)
+    return source, size
+
+
+def local_path(key: str) -> str | None:
+    """The object's own file when storage is a local folder (None on remote storage), so a
+    reader in another process can open it instead of a temporary copy."""
+    if isinstance(default_storage, FileSystemStorage):
+        return default_storage.path(key)
+    return None
 
 
 def delete_object(key: str) -> None:

@@ -5,17 +5,18 @@ import hashlib
 import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import BinaryIO
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import IntegrityError
 from django.utils import timezone
 
 from images.delivery import render_child
+from images.delivery.lookup import find_deliverable
 from images.delivery.sandbox import SandboxFailure, run_sandboxed
-from images.models import Image, ImageStatus, RenderLock, variants_prefix
+from images.models import Image, RenderLock, variants_prefix
 from images.processing.formats import MIME_TO_EXTENSION
-from images.storage import object_exists, open_stream, save_file
+from images.storage import local_path, object_exists, open_object, open_stream, save_file
 
 # Bump when the engine's output for the same request changes: new keys, new ETags.
 ENGINE_VERSION = "1"
@@ -49,24 +50,15 @@ class Plan:
 
 @dataclass(frozen=True)
 class Delivered:
+    body: BinaryIO
     size: int
     cache_hit: bool
     rendered: bool
 
 
 def find_image(organization_id, environment_id, image_id) -> Image | None:
-    return (
-        Image.objects.alive()
-        # The plan rides along so quota checks on an unlimited plan cost no extra query.
-        .select_related("environment__organization__billing_plan")
-        .filter(
-            id=image_id,
-            environment_id=environment_id,
-            environment__organization_id=organization_id,
-            status=ImageStatus.READY,
-        )
-        .first()
-    )
+    # The plan rides along so quota checks on an unlimited plan cost no extra query.
+    return find_deliverable(organization_id, environment_id, image_id)
 
 
 def source_info(image: Image) -> dict:
@@ -109,14 +101,24 @@ def _copy_to(key: str, target) -> None:
     target.flush()
 
 
-def _single_flight(key: str, produce) -> bool:
-    """Run ``produce()`` unless ``key`` exists; concurrent callers wait for one producer.
+def _readable_path(key: str, workdir: str, name: str) -> str:
+    """A path a render child can read ``key`` from: the object's own file on local
+    storage, a copy in ``workdir`` otherwise."""
+    path = local_path(key)
+    if path is not None:
+        return path
+    path = f"{workdir}/{name}"
+    with open(path, "wb") as target:
+        _copy_to(key, target)
+    return path
 
-    Returns True when this call produced the object.
-    """
+
+def _single_flight(key: str, produce) -> bool:
+    """Run ``produce()`` for a ``key`` the caller just found missing, unless another
+    request is producing it: then wait for that one. True when this call produced it."""
     timeout = settings.IMGWIRE_RENDER_TIMEOUT_SECONDS
     deadline = timezone.now() + timedelta(seconds=timeout * 2 + 5)
-    while not object_exists(key):
+    while True:
         try:
             RenderLock.objects.create(key=key)
         except IntegrityError:
@@ -125,14 +127,16 @@ def _single_flight(key: str, produce) -> bool:
             if timezone.now() > deadline:
                 raise DeliveryError(503, "The variant is still being rendered; retry.") from None
             _wait_briefly()
+            if object_exists(key):
+                return False
             continue
         try:
-            if not object_exists(key):
-                produce()
-                return True
+            if object_exists(key):  # finished between the caller's look and our lock
+                return False
+            produce()
+            return True
         finally:
             RenderLock.objects.filter(key=key).delete()
-    return False
 
 
 def _wait_briefly() -> None:
@@ -154,30 +158,27 @@ def _sandboxed(function, payload: dict) -> dict | None:
 
 
 def _source_for_render(image: Image, workdir: str) -> tuple[str, dict]:
-    """A local copy of what renders read: the original, or the decoded intermediate."""
+    """A path renders read: the original, or the decoded intermediate."""
     info = source_info(image)
     if image.mime_type not in INTERMEDIATE_TYPES:
-        path = f"{workdir}/source"
-        with open(path, "wb") as target:
-            _copy_to(image.original_key, target)
-        return path, info
+        return _readable_path(image.original_key, workdir, "source"), info
     key = f"{variants_prefix(image.environment_id, image.id)}intermediate"
 
     def produce():
-        original = f"{workdir}/original"
-        with open(original, "wb") as target:
-            _copy_to(image.original_key, target)
-        output = f"{workdir}/intermediate"
+        output = f"{workdir}/intermediate-output"
         _sandboxed(
-            render_child.decode_intermediate, {"source_path": original, "output_path": output}
+            render_child.decode_intermediate,
+            {
+                "source_path": _readable_path(image.original_key, workdir, "original"),
+                "output_path": output,
+            },
         )
         with open(output, "rb") as produced:
             save_file(key, produced)
 
-    _single_flight(key, produce)
-    path = f"{workdir}/intermediate"
-    with open(path, "wb") as target:
-        _copy_to(key, target)
+    if not object_exists(key):
+        _single_flight(key, produce)
+    path = _readable_path(key, workdir, "intermediate")
     from PIL import Image as PILImage
 
     with PILImage.open(path) as probe:
@@ -196,14 +197,15 @@ def _source_for_render(image: Image, workdir: str) -> tuple[str, dict]:
 def ensure_delivered(
     plan: Plan, *, query: list, preset: str | None, accept: str | None, watermark=None
 ) -> Delivered:
-    """Make sure the planned bytes exist in storage; render them if not.
+    """The planned bytes, opened: from the variant cache, or rendered into it first.
 
     ``query``/``preset`` are the request's own (the child parses them again: a Transform
     does not cross the process boundary); ``watermark(workdir)`` returns a local path of
-    the watermark image, when the transform has one.
+    the watermark image, when the transform has one. The caller closes ``body``.
     """
-    if object_exists(plan.key):
-        return Delivered(default_storage.size(plan.key), cache_hit=True, rendered=False)
+    cached = open_object(plan.key)
+    if cached is not None:
+        return Delivered(*cached, cache_hit=True, rendered=False)
     image = plan.image
 
     def produce():
@@ -230,4 +232,7 @@ def ensure_delivered(
                 save_file(plan.key, produced)
 
     rendered = _single_flight(plan.key, produce)
-    return Delivered(default_storage.size(plan.key), cache_hit=False, rendered=rendered)
+    opened = open_object(plan.key)
+    if opened is None:  # deleted with its image between the render and now
+        raise DeliveryError(404, "No such image.")
+    return Delivered(*opened, cache_hit=False, rendered=rendered)

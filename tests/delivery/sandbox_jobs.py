@@ -1,6 +1,8 @@
 """Functions the sandbox tests run in a child (importable by the forkserver)."""
 
+import os
 import time
+from resource import RLIMIT_AS, getrlimit
 
 
 def echo(payload):
@@ -23,3 +25,13 @@ def refuse(payload):
     error.status = 400
     error.message = "width must be at most 8192"
     raise error
+
+
+_left_behind = []
+
+
+def remember(payload):
+    """What a previous job left in this process, then leave something for the next one."""
+    seen = list(_left_behind)
+    _left_behind.append(payload["value"])
+    return {"pid": os.getpid(), "seen": seen, "memory_cap": getrlimit(RLIMIT_AS)[0]}

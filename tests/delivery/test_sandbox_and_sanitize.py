@@ -1,4 +1,5 @@
 import io
+import os
 
 import pytest
 from PIL import Image
@@ -15,6 +16,18 @@ def test_a_sandboxed_function_returns_its_result():
     assert run_sandboxed(sandbox_jobs.echo, {"value": 7}, memory_bytes=1024 * MIB, timeout=30) == {
         "echo": 7
     }
+
+
+def test_every_job_gets_a_fresh_process_with_its_own_memory_cap():
+    # Children are forked ahead of their job; the cap is the job's, and no job sees what an
+    # earlier one left behind in its process.
+    results = [
+        run_sandboxed(sandbox_jobs.remember, {"value": i}, memory_bytes=cap, timeout=30)
+        for i, cap in enumerate((700 * MIB, 900 * MIB, 800 * MIB))
+    ]
+    assert [r["memory_cap"] for r in results] == [700 * MIB, 900 * MIB, 800 * MIB]
+    assert [r["seen"] for r in results] == [[], [], []]
+    assert len({r["pid"] for r in results} | {os.getpid()}) == 4
 
 
 def test_a_render_over_its_memory_budget_fails_with_503_and_the_caller_survives():

@@ -1,13 +1,15 @@
 """The image lifecycle on PostgreSQL + S3 + a real broker with separate worker processes."""
 
 import hashlib
+import io
 import threading
 
 import pytest
 import requests
 from django.conf import settings
+from PIL import Image as PILImage
 
-from images.models import Image
+from images.models import Image, variants_prefix
 from tests import imagegen
 from tests.conftest import make_tenant
 from tests.services.conftest import s3_client
@@ -105,6 +107,36 @@ def test_deleting_removes_the_objects_from_s3(tenant):
     )
     assert deleted.status_code == 200
     wait_for(lambda: not s3_keys(record.original_key))
+
+
+def test_delivery_renders_from_s3_once_per_variant_and_404s_after_deletion(tenant):
+    data = imagegen.jpeg(width=400, height=300)
+    created = create(tenant, file_name="a.jpg", content_length=len(data))
+    requests.put(
+        created["upload_url"], data=data, headers={"Content-Type": "image/jpeg"}, timeout=30
+    )
+    image = final_state(tenant, created["image"]["id"])
+    base = f"{tenant.url}/cdn/{tenant.organization.id}/{tenant.environment.id}/{image['id']}"
+    original = requests.get(base, timeout=30)
+    assert original.status_code == 200, original.text
+    assert original.headers["Content-Type"] == "image/jpeg"
+    assert int(original.headers["Content-Length"]) == len(original.content)
+    variant = requests.get(f"{base}?width=100&format=png", timeout=30)
+    assert variant.status_code == 200, variant.text
+    with PILImage.open(io.BytesIO(variant.content)) as decoded:
+        assert (decoded.format, decoded.size) == ("PNG", (100, 75))
+    record = Image.objects.get(id=image["id"])
+    cached = s3_keys(variants_prefix(record.environment_id, record.id))
+    assert len(cached) == 2  # the metadata-free original and the PNG
+    same = requests.get(f"{base}?f=png&w=100", timeout=30)
+    assert (same.headers["ETag"], same.content) == (variant.headers["ETag"], variant.content)
+    assert s3_keys(variants_prefix(record.environment_id, record.id)) == cached
+    deleted = requests.delete(
+        f"{tenant.url}/api/v1/images/{image['id']}", headers=tenant.headers, timeout=30
+    )
+    assert deleted.status_code == 200
+    assert requests.get(f"{base}?width=100&format=png", timeout=30).status_code == 404
+    wait_for(lambda: not s3_keys(variants_prefix(record.environment_id, record.id)))
 
 
 def test_concurrent_duplicates_with_one_idempotency_key_create_one_image(tenant):
