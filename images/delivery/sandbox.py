@@ -1,18 +1,22 @@
-"""Renders run in a forked child with an address-space cap and a deadline.
+"""Renders run in forked children with an address-space cap and a deadline.
 
-A hostile request (a huge canvas, a pathological blur) can then exhaust only its own child:
+A hostile request (a huge canvas, a pathological blur) can then exhaust only its child:
 the web process answers with an error and carries on. Children are forked from a
-forkserver that has Pillow and the engine imported already, so isolation costs a fork
-rather than a fresh interpreter; and each process keeps one child forked ahead, waiting
-for its job, so a render does not wait for that fork either. Every child still runs
-exactly one job and exits: nothing a hostile file does to one render's process can reach
-the next render.
+forkserver that has Pillow and the engine imported already, so a child costs a fork rather
+than a fresh interpreter; and a fork, its copy-on-write faults and its exit still cost
+~10 ms of CPU, so a child serves up to ``max_jobs`` renders (IMGWIRE_RENDER_CHILD_MAX_JOBS)
+before it retires. Every job gets its own memory cap and deadline; a child whose job ran
+out of memory, crashed, raised anything but a deliberate 4xx refusal or passed its
+deadline is never used again (killed, when it has not exited), and one whose memory grew
+by RETIRE_GROWTH_BYTES retires. With max_jobs=1 every render runs in a fresh process,
+forked ahead so the render does not wait for it.
 """
 
 import multiprocessing
 import os
 import resource
 import threading
+from dataclasses import dataclass
 from multiprocessing import spawn
 
 MAIN_PATH_VARIABLE = "IMGWIRE_RENDER_MAIN_PATH"  # read by forkserver_ready
@@ -27,7 +31,7 @@ PRELOAD = [
     "images.transform",
     "images.transform.engine",
     "images.delivery.render_child",
-    "images.delivery.sandbox",  # children start in _spare_main
+    "images.delivery.sandbox",  # children start in _child_main
     "images.delivery.forkserver_ready",  # last: loads __main__, freezes all of the above
 ]
 
@@ -55,92 +59,154 @@ class SandboxFailure(Exception):
         self.message = message
 
 
-def _child_main(connection, function, payload, memory_bytes, cpu_seconds):
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+# A child that has grown this much since it started (a fragmented heap) retires.
+RETIRE_GROWTH_BYTES = 96 * 1024 * 1024
+# Idle children one process keeps for its next renders.
+MAX_IDLE = 2
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize()
+
+
+def _set_soft_limit(kind: int, value: int) -> None:
+    hard = resource.getrlimit(kind)[1]
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(kind, (value, hard))
+
+
+def _run_job(function, payload, memory_bytes, cpu_seconds):
+    """(outcome, value, healthy) of one job under its own caps."""
+    # Soft limits only, so the next job can set its own; the CPU limit counts this
+    # process's total, so it is the time used so far plus this job's budget.
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_used = int(used.ru_utime + used.ru_stime)
+    _set_soft_limit(resource.RLIMIT_AS, memory_bytes)
+    _set_soft_limit(resource.RLIMIT_CPU, cpu_used + cpu_seconds)
     try:
-        connection.send(("ok", function(payload)))
+        return "ok", function(payload), True
     except MemoryError:
-        connection.send(("error", (503, "The render needed more memory than its budget.")))
+        return "error", (503, "The render needed more memory than its budget."), False
     except BaseException as error:  # reported to the parent, which decides the status
         status = getattr(error, "status", 500)
         message = getattr(error, "message", None) or f"The render failed: {error}"
-        connection.send(("error", (status, message)))
+        # A refusal the code raised on purpose (a 4xx) leaves the process as it was.
+        return "error", (status, message), 400 <= status < 500
+
+
+def _child_main(connection):
+    """Run jobs until told a job is the last, a job leaves the process unhealthy, it has
+    grown too much, or the parent goes away."""
+    started = _rss_bytes()
+    try:
+        while True:
+            try:
+                function, payload, memory_bytes, cpu_seconds, last = connection.recv()
+            except EOFError:
+                return
+            outcome, value, healthy = _run_job(function, payload, memory_bytes, cpu_seconds)
+            going_on = healthy and not last and _rss_bytes() - started < RETIRE_GROWTH_BYTES
+            connection.send((outcome, value, going_on))
+            if not going_on:
+                return
     finally:
         connection.close()
 
 
-def _spare_main(connection):
-    """A child forked ahead of need: wait for one job, run it under its caps, exit."""
+@dataclass
+class _Child:
+    process: multiprocessing.Process
+    connection: object
+    jobs: int = 0
+
+    @classmethod
+    def fork(cls) -> "_Child":
+        parent_end, child_end = _mp_context().Pipe(duplex=True)
+        process = _mp_context().Process(target=_child_main, args=(child_end,), daemon=True)
+        process.start()
+        child_end.close()
+        return cls(process, parent_end)
+
+    def retire(self, *, kill: bool) -> None:
+        self.connection.close()  # an idle child exits when it sees the pipe close
+        if kill:
+            self.process.kill()
+            self.process.join(5)
+
+
+_idle_lock = threading.Lock()
+_idle: list[_Child] = []
+
+
+def _take_child() -> _Child:
+    with _idle_lock:
+        while _idle:
+            child = _idle.pop()
+            if child.process.is_alive():
+                return child
+            child.retire(kill=False)
+    return _Child.fork()
+
+
+def _keep(child: _Child) -> bool:
+    with _idle_lock:
+        if len(_idle) < MAX_IDLE:
+            _idle.append(child)
+            return True
+    return False
+
+
+def retire_idle_children() -> None:
+    """Let every idle child of this process exit (the next render forks afresh)."""
+    with _idle_lock:
+        retiring, _idle[:] = list(_idle), []
+    for child in retiring:
+        child.retire(kill=False)
+
+
+def _fork_ahead() -> None:
+    """Fork a child for a later render, so that render does not wait for the fork."""
     try:
-        job = connection.recv()
-    except EOFError:  # the parent went away before giving it work
+        child = _Child.fork()
+    except OSError:  # out of processes or memory: the next render forks its own
         return
-    _child_main(connection, *job)
+    if not _keep(child):
+        child.retire(kill=False)
 
 
-_spare_lock = threading.Lock()
-_spare = None  # (process, connection) forked ahead for the next render of this process
-
-
-def _fork_child():
-    parent_end, child_end = _mp_context().Pipe(duplex=True)
-    child = _mp_context().Process(target=_spare_main, args=(child_end,), daemon=True)
-    child.start()
-    child_end.close()
-    return child, parent_end
-
-
-def _take_child():
-    """The spare when there is a live one (a fresh fork otherwise); a new spare is forked
-    in the background for the next caller."""
-    global _spare
-    with _spare_lock:
-        taken, _spare = _spare, None
-    if taken is not None and not taken[0].is_alive():
-        taken[1].close()
-        taken = None
-    threading.Thread(target=_refill_spare, daemon=True).start()
-    return taken or _fork_child()
-
-
-def _refill_spare():
-    global _spare
-    with _spare_lock:
-        if _spare is not None:
-            return
-        try:
-            _spare = _fork_child()
-        except OSError:  # out of processes or memory: the next render forks its own
-            _spare = None
-
-
-def run_sandboxed(function, payload: dict, *, memory_bytes: int, timeout: float):
+def run_sandboxed(function, payload: dict, *, memory_bytes: int, timeout: float, max_jobs: int = 1):
     """Run ``function(payload)`` in a capped child; return its (picklable) result.
 
-    Raises SandboxFailure with an HTTP status: the child's own (e.g. 400 for a request over
-    the output limits), 503 for a memory-budget overrun or a crash, 504 for the deadline.
+    A child runs at most ``max_jobs`` jobs (1: every job gets a fresh process). Raises
+    SandboxFailure with an HTTP status: the child's own (e.g. 400 for a request over the
+    output limits), 503 for a memory-budget overrun or a crash, 504 for the deadline.
     """
-    child, connection = _take_child()
+    child = _take_child()
+    child.jobs += 1
+    going_on = False
     answered = False
     try:
-        connection.send((function, payload, memory_bytes, max(int(timeout) + 1, 2)))
-        if not connection.poll(timeout):
+        child.connection.send(
+            (function, payload, memory_bytes, max(int(timeout) + 1, 2), child.jobs >= max_jobs)
+        )
+        if not child.connection.poll(timeout):
             raise SandboxFailure(504, f"The render took longer than {timeout:g} seconds.")
         try:
-            outcome, value = connection.recv()
+            outcome, value, going_on = child.connection.recv()
         except EOFError:
             raise SandboxFailure(
                 503, "The render ran out of its memory budget or crashed."
             ) from None
         answered = True
     finally:
-        connection.close()
-        # A child that answered is exiting on its own (multiprocessing reaps it at the next
-        # start); waiting here for its exit would add ~3 ms to every render.
-        if not answered:
-            child.kill()
-            child.join(5)
+        if not (going_on and _keep(child)):
+            # One that answered exits by itself (multiprocessing reaps it at the next
+            # start); waiting for that exit here would add ~3 ms to the render.
+            child.retire(kill=not answered)
+            if not going_on:
+                threading.Thread(target=_fork_ahead, daemon=True).start()
     if outcome == "error":
         raise SandboxFailure(*value)
     return value

@@ -152,6 +152,7 @@ def _sandboxed(function, payload: dict) -> dict | None:
             payload,
             memory_bytes=settings.IMGWIRE_RENDER_MEMORY_BYTES,
             timeout=settings.IMGWIRE_RENDER_TIMEOUT_SECONDS,
+            max_jobs=settings.IMGWIRE_RENDER_CHILD_MAX_JOBS,
         )
     except SandboxFailure as failure:
         raise DeliveryError(failure.status, failure.message) from None

@@ -35,3 +35,7 @@ def remember(payload):
     seen = list(_left_behind)
     _left_behind.append(payload["value"])
     return {"pid": os.getpid(), "seen": seen, "memory_cap": getrlimit(RLIMIT_AS)[0]}
+
+
+def crash(payload):
+    os._exit(3)

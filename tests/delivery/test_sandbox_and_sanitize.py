@@ -4,7 +4,7 @@ import os
 import pytest
 from PIL import Image
 
-from images.delivery.sandbox import SandboxFailure, run_sandboxed
+from images.delivery.sandbox import SandboxFailure, retire_idle_children, run_sandboxed
 from images.delivery.sanitize import strip_metadata
 from tests import imagegen
 from tests.delivery import sandbox_jobs
@@ -18,16 +18,67 @@ def test_a_sandboxed_function_returns_its_result():
     }
 
 
-def test_every_job_gets_a_fresh_process_with_its_own_memory_cap():
-    # Children are forked ahead of their job; the cap is the job's, and no job sees what an
-    # earlier one left behind in its process.
-    results = [
-        run_sandboxed(sandbox_jobs.remember, {"value": i}, memory_bytes=cap, timeout=30)
-        for i, cap in enumerate((700 * MIB, 900 * MIB, 800 * MIB))
-    ]
-    assert [r["memory_cap"] for r in results] == [700 * MIB, 900 * MIB, 800 * MIB]
+@pytest.fixture(autouse=True)
+def no_idle_children():
+    """Each test starts without children left idle by another (with other max_jobs)."""
+    retire_idle_children()
+    yield
+    retire_idle_children()
+
+
+def remember(value, max_jobs, memory_bytes=1024 * MIB):
+    return run_sandboxed(
+        sandbox_jobs.remember,
+        {"value": value},
+        memory_bytes=memory_bytes,
+        timeout=30,
+        max_jobs=max_jobs,
+    )
+
+
+def test_with_one_job_per_child_every_job_gets_a_fresh_process_with_its_own_cap():
+    # Children are forked ahead of their job; no job sees what an earlier one left behind.
+    caps = (700 * MIB, 900 * MIB, 800 * MIB)
+    results = [remember(i, 1, cap) for i, cap in enumerate(caps)]
+    assert [r["memory_cap"] for r in results] == list(caps)
     assert [r["seen"] for r in results] == [[], [], []]
     assert len({r["pid"] for r in results} | {os.getpid()}) == 4
+
+
+def test_a_child_serves_max_jobs_renders_each_under_its_own_cap_then_retires():
+    caps = (700 * MIB, 900 * MIB, 800 * MIB, 600 * MIB)
+    results = [remember(i, 3, cap) for i, cap in enumerate(caps)]
+    assert [r["memory_cap"] for r in results] == list(caps)
+    assert [r["seen"] for r in results] == [[], [0], [0, 1], []]
+    assert len({r["pid"] for r in results[:3]}) == 1
+    assert results[3]["pid"] != results[0]["pid"]
+
+
+@pytest.mark.parametrize(
+    ("job", "payload", "memory_bytes", "timeout", "status"),
+    [
+        (sandbox_jobs.allocate, {"bytes": 2048 * MIB}, 512 * MIB, 30, 503),
+        (sandbox_jobs.crash, {}, 1024 * MIB, 30, 503),
+        (sandbox_jobs.spin, {"seconds": 30}, 1024 * MIB, 0.5, 504),
+    ],
+    ids=["out-of-memory", "crash", "deadline"],
+)
+def test_a_child_whose_job_failed_is_never_reused(job, payload, memory_bytes, timeout, status):
+    before = remember("before", 10)
+    with pytest.raises(SandboxFailure) as failure:
+        run_sandboxed(job, payload, memory_bytes=memory_bytes, timeout=timeout, max_jobs=10)
+    assert failure.value.status == status
+    after = remember("after", 10)
+    assert after["pid"] != before["pid"]
+    assert after["seen"] == []
+
+
+def test_a_deliberate_refusal_keeps_the_child():
+    before = remember("before", 10)
+    with pytest.raises(SandboxFailure):
+        run_sandboxed(sandbox_jobs.refuse, {}, memory_bytes=1024 * MIB, timeout=30, max_jobs=10)
+    after = remember("after", 10)
+    assert (after["pid"], after["seen"]) == (before["pid"], ["before"])
 
 
 def test_a_render_over_its_memory_budget_fails_with_503_and_the_caller_survives():
