@@ -196,9 +196,16 @@ def _source_for_render(image: Image, workdir: str) -> tuple[str, dict]:
 
 
 def ensure_delivered(
-    plan: Plan, *, query: list, preset: str | None, accept: str | None, watermark=None
-) -> Delivered:
-    """The planned bytes, opened: from the variant cache, or rendered into it first.
+    plan: Plan,
+    *,
+    query: list,
+    preset: str | None,
+    accept: str | None,
+    watermark=None,
+    render: bool = True,
+) -> Delivered | None:
+    """The planned bytes, opened: from the variant cache, or rendered into it first
+    (with ``render=False``: None instead of a render).
 
     ``query``/``preset`` are the request's own (the child parses them again: a Transform
     does not cross the process boundary); ``watermark(workdir)`` returns a local path of
@@ -207,6 +214,8 @@ def ensure_delivered(
     cached = open_object(plan.key)
     if cached is not None:
         return Delivered(*cached, cache_hit=True, rendered=False)
+    if not render:
+        return None
     image = plan.image
 
     def produce():
