@@ -13,8 +13,8 @@ ratios are comparable between runs):
    decode + resize + encode), both the first variant of an image (which also builds the
    product's decoded intermediate) and a further variant (intermediate already stored).
    Floor and requests are interleaved. A breakdown, in subprocesses with Django set up,
-   splits the gap: the engine in-process, the engine in the render sandbox (forkserver
-   child), and the same sandbox with the transform modules preloaded in the forkserver.
+   splits the gap: the engine in-process, the engine in a render child reused as deployed
+   (``IMGWIRE_RENDER_CHILD_MAX_JOBS``), and in a fresh child each time.
 2. **Warm cache hit**: the same URL again, against the same bytes as a static file through
    Django's ``django.views.static.serve`` on the same server (a bench-only route that
    ``bench/urls.py`` adds when ``IMGWIRE_BENCH_STATIC_ROOT`` is set). req/s, p50, p95 from
@@ -37,9 +37,10 @@ ratios are comparable between runs):
 Everything runs on 127.0.0.1 in a fresh temp dir (SQLite and local-folder storage unless
 DATABASE_URL is set), removed at the end with every server and subprocess, also on failure
 or Ctrl-C; only the thumbor venv is kept for the next run. Every loop is bounded in count
-and time. The render children import code on every render, so ``PYTHONPYCACHEPREFIX``
-points at the temp dir (compiled bytecode, as an installed deployment has; the bench
-environment otherwise sets PYTHONDONTWRITEBYTECODE): ``--no-bytecode`` turns that off.
+and time. The servers and their render forkservers import the product when they start, so
+``PYTHONPYCACHEPREFIX`` points at the temp dir (compiled bytecode, as an installed
+deployment has; the bench environment otherwise sets PYTHONDONTWRITEBYTECODE):
+``--no-bytecode`` turns that off.
 """
 
 import argparse
@@ -567,8 +568,6 @@ def child_breakdown(spec: dict) -> dict:
     from images.transform import parse_transform
     from images.transform.engine import SourceInfo, render
 
-    if spec["preload_transform"]:
-        sandbox.PRELOAD = [*sandbox.PRELOAD, *spec["preload_transform"]]
     query = [tuple(p.split("=", 1)) for p in COLD_QUERY.split("&")]
     jpeg, heic, work = spec["jpeg"], spec["heic"], Path(spec["work"])
     info = {
@@ -589,12 +588,13 @@ def child_breakdown(spec: dict) -> dict:
             function()
             out[name].append(time.perf_counter() - started)
 
-    def sandboxed(function, payload):
+    def sandboxed(function, payload, max_jobs=settings.IMGWIRE_RENDER_CHILD_MAX_JOBS):
         return sandbox.run_sandboxed(
             function,
             payload,
             memory_bytes=settings.IMGWIRE_RENDER_MEMORY_BYTES,
             timeout=settings.IMGWIRE_RENDER_TIMEOUT_SECONDS,
+            max_jobs=max_jobs,
         )
 
     def engine_inprocess():
@@ -604,7 +604,6 @@ def child_breakdown(spec: dict) -> dict:
 
     payload = {
         "source_path": jpeg,
-        "output_path": str(work / "out"),
         "info": info,
         "query": query,
         "preset": None,
@@ -614,23 +613,32 @@ def child_breakdown(spec: dict) -> dict:
     }
     repeats = spec["repeats"]
     timed("sandboxed_jpeg", lambda: sandboxed(render_child.render_variant, payload), repeats)
-    if spec["preload_transform"] or spec.get("jpeg_only"):  # a what-if: only the JPEG render
+    if spec.get("jpeg_only"):  # a what-if: only the JPEG render
         return {name: summary_ms(values) for name, values in out.items()}
-    timed("engine_inprocess", engine_inprocess, repeats)
-    timed("sandbox_noop", lambda: sandboxed(len, {}), repeats)  # fork + pipe + join only
-    intermediate = str(work / "intermediate.png")
     timed(
-        "sandboxed_heic_decode",
-        lambda: sandboxed(
-            render_child.decode_intermediate, {"source_path": heic, "output_path": intermediate}
-        ),
-        max(3, repeats // 3),
+        "fresh_child_jpeg",
+        lambda: sandboxed(render_child.render_variant, payload, max_jobs=1),
+        repeats,
     )
-    png_info = {**info, "mime_type": "image/png"}
+    timed("engine_inprocess", engine_inprocess, repeats)
+    timed("sandbox_noop", lambda: sandboxed(len, {}), repeats)  # a job's round trip
+    result = {}
+
+    def decode():
+        result.update(sandboxed(render_child.decode_intermediate, {"source_path": heic}))
+
+    timed("sandboxed_heic_decode", decode, max(3, repeats // 3))
+    intermediate = str(work / "intermediate")
+    if "data" in result:
+        Path(intermediate).write_bytes(result["data"])
+    else:
+        shutil.move(result["path"], intermediate)
+    intermediate_info = {**info, "mime_type": "image/jpeg"}
     timed(
         "sandboxed_png_render",
         lambda: sandboxed(
-            render_child.render_variant, {**payload, "source_path": intermediate, "info": png_info}
+            render_child.render_variant,
+            {**payload, "source_path": intermediate, "info": intermediate_info},
         ),
         max(3, repeats // 3),
     )
@@ -845,16 +853,15 @@ def report_text(meta, cold, breakdown, loads, mem) -> str:
     for key, label in (
         ("engine_inprocess", "engine render() in-process, warm imports"),
         ("sandbox_noop", "render sandbox round trip, trivial function"),
-        ("sandboxed_jpeg", "render_variant in the sandbox (product preload)"),
-        ("preload_transform", "  ... transform modules + pillow_jxl also preloaded"),
-        ("preload_all", "  ... and every Pillow plugin (Image.init()) too"),
-        ("no_bytecode", "  product preload, no compiled bytecode (-B)"),
+        ("sandboxed_jpeg", "render_variant in a render child (reused, as deployed)"),
+        ("fresh_child_jpeg", "  ... in a fresh child each time (max_jobs=1)"),
+        ("no_bytecode", "  ... reused child, no compiled bytecode (-B)"),
         ("sandboxed_heic_decode", "HEIC decode_intermediate in the sandbox"),
-        ("sandboxed_png_render", "render_variant of the PNG intermediate"),
+        ("sandboxed_png_render", "render_variant of the intermediate (JPEG q95)"),
     ):
         if key in breakdown:
             row(label, breakdown[key])
-    lines.append(f"   intermediate PNG: {breakdown['intermediate_bytes'] / 2**20:.1f} MiB")
+    lines.append(f"   intermediate: {breakdown['intermediate_bytes'] / 2**20:.1f} MiB")
     warm, vs = loads["warm"], loads["vs"]
     lines += [
         "",
@@ -965,20 +972,16 @@ def report_markdown(meta, cold, breakdown, loads, mem) -> str:
         f"| Pillow floor (bench process) | {cold['floor_jpeg']['median']:.0f} |",
         f"| engine `render()` in-process, imports warm | "
         f"{breakdown['engine_inprocess']['median']:.0f} |",
-        f"| sandbox round trip of a trivial function (fork + pipe) | "
+        f"| a render child's round trip of a trivial job | "
         f"{breakdown['sandbox_noop']['median']:.0f} |",
-        f"| `render_variant` in the sandbox, product preload | "
+        f"| `render_variant` in a render child (reused, as deployed) | "
         f"{breakdown['sandboxed_jpeg']['median']:.0f} |",
-    ]
-    lines += [
-        f"| ... what-if: `images.transform`, `images.transform.engine`, `pillow_jxl` also "
-        f"preloaded | {breakdown['preload_transform']['median']:.0f} |",
-        f"| ... what-if: and every Pillow plugin too (what `Image.init()` imports) | "
-        f"{breakdown['preload_all']['median']:.0f} |",
+        f"| ... in a fresh child each time (`IMGWIRE_RENDER_CHILD_MAX_JOBS=1`) | "
+        f"{breakdown['fresh_child_jpeg']['median']:.0f} |",
     ]
     if "no_bytecode" in breakdown:
         lines.append(
-            f"| (context) `render_variant` in the sandbox without compiled bytecode | "
+            f"| (context) `render_variant` in a reused child without compiled bytecode | "
             f"{breakdown['no_bytecode']['median']:.0f} |"
         )
     lines += [
@@ -990,13 +993,13 @@ def report_markdown(meta, cold, breakdown, loads, mem) -> str:
         f"{mib(worst['before'])} | "
         f"{mib(worst['peak'])} (+{mib(worst['peak'] - worst['before'])}) |",
         f"| its render child (`render_variant`, VmHWM reset in the child) | "
-        f"{mib(render['start_rss'])} at fork | "
+        f"{mib(render['start_rss'])} at job start | "
         f"{mib(render['peak'])} |",
     ]
     if decode:
         lines.append(
             f"| HEIC decode child (`decode_intermediate`, 12 MP) | "
-            f"{mib(decode[0]['start_rss'])} at fork | {mib(decode[0]['peak'])} |"
+            f"{mib(decode[0]['start_rss'])} at job start | {mib(decode[0]['peak'])} |"
         )
     lines += [
         "",
@@ -1147,19 +1150,8 @@ def main(argv=None) -> int:
             "heic": str(inputs["heic"]),
             "work": str(work),
             "repeats": args.breakdown_repeats,
-            "preload_transform": [],
         }
         breakdown = run_child("breakdown", spec, env, deadline)
-        # What-ifs: what the render child imports on every render, imported in the forkserver
-        # instead: the transform modules, then also every Pillow plugin (Image.init(), which
-        # the engine's _openers() runs in each child).
-        from PIL import Image
-
-        modules = ["images.transform", "images.transform.engine", "pillow_jxl"]
-        plugins = [f"PIL.{name}" for name in Image._plugins]
-        for key, preload in (("preload_transform", modules), ("preload_all", modules + plugins)):
-            what_if = run_child("breakdown", {**spec, "preload_transform": preload}, env, deadline)
-            breakdown[key] = what_if["sandboxed_jpeg"]
         if not args.no_bytecode:  # and the product's preload without compiled bytecode
             plain = {k: v for k, v in env.items() if k != "PYTHONPYCACHEPREFIX"}
             plain["PYTHONDONTWRITEBYTECODE"] = "1"

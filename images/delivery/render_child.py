@@ -1,8 +1,13 @@
 """What runs inside a render sandbox child (see images/delivery/sandbox.py).
 
-Each function takes a plain dict and returns a plain dict, so nothing but paths and small
-metadata crosses the process boundary; the image bytes go through temporary files.
+Each function takes a plain dict and returns a plain dict: sources are read from paths,
+and outputs come back in the dict (``data``), or, past INLINE_LIMIT, as the ``path`` of a
+temporary file the caller removes.
 """
+
+import io
+import os
+import tempfile
 
 from PIL import Image, ImageOps
 
@@ -10,9 +15,22 @@ from images.delivery.sanitize import strip_metadata
 from images.transform import parse_transform
 from images.transform.engine import SourceInfo, _openers, render
 
+# Outputs up to this size go back through the pipe; larger ones through a temporary file,
+# so the web process never holds a huge render in memory.
+INLINE_LIMIT = 4 * 1024 * 1024
+
 # Imported by the forkserver (images/delivery/sandbox.py preloads this module): registering
 # every opener and loading Pillow's plugins once here saves each forked render ~90 ms.
 _openers()
+
+
+def _output(data: bytes, **extra) -> dict:
+    if len(data) <= INLINE_LIMIT:
+        return {"data": data, "size": len(data), **extra}
+    descriptor, path = tempfile.mkstemp(prefix="imgwire-render-output-")
+    with os.fdopen(descriptor, "wb") as spill:
+        spill.write(data)
+    return {"path": path, "size": len(data), **extra}
 
 
 def _source_info(payload: dict):
@@ -47,9 +65,7 @@ def render_variant(payload: dict) -> dict:
             watermark_loader=load_watermark,
             max_output_pixels=payload["max_output_pixels"],
         )
-    with open(payload["output_path"], "wb") as output:
-        output.write(rendered.data)
-    return {"content_type": rendered.content_type, "size": len(rendered.data)}
+    return _output(rendered.data, content_type=rendered.content_type)
 
 
 def sanitize_original(payload: dict) -> dict | None:
@@ -59,9 +75,7 @@ def sanitize_original(payload: dict) -> dict | None:
     stripped = strip_metadata(data, payload["info"]["mime_type"], payload["info"]["orientation"])
     if stripped is None:
         return None
-    with open(payload["output_path"], "wb") as output:
-        output.write(stripped)
-    return {"content_type": payload["info"]["mime_type"], "size": len(stripped)}
+    return _output(stripped, content_type=payload["info"]["mime_type"])
 
 
 def decode_intermediate(payload: dict) -> dict:
@@ -75,8 +89,9 @@ def decode_intermediate(payload: dict) -> dict:
         upright = ImageOps.exif_transpose(image)
         alpha = "A" in upright.getbands() or "transparency" in upright.info
         upright = upright.convert("RGBA" if alpha else "RGB")
+        buffer = io.BytesIO()
         if alpha:
-            upright.save(payload["output_path"], format="PNG", compress_level=1)
+            upright.save(buffer, format="PNG", compress_level=1)
         else:
-            upright.save(payload["output_path"], format="JPEG", quality=95, subsampling=0)
-        return {"width": upright.width, "height": upright.height, "has_alpha": alpha}
+            upright.save(buffer, format="JPEG", quality=95, subsampling=0)
+        return _output(buffer.getvalue())

@@ -2,6 +2,8 @@
 
 import contextlib
 import hashlib
+import io
+import os
 import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
@@ -101,16 +103,48 @@ def _copy_to(key: str, target) -> None:
     target.flush()
 
 
-def _readable_path(key: str, workdir: str, name: str) -> str:
+class _Workdir:
+    """A temporary folder made only when a render needs one (a copy of an object from
+    remote storage, a watermark): a render from local storage needs none."""
+
+    def __init__(self):
+        self._folder = None
+
+    def path(self, name: str) -> str:
+        if self._folder is None:
+            self._folder = tempfile.TemporaryDirectory(prefix="imgwire-render-")
+        return f"{self._folder.name}/{name}"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._folder is not None:
+            self._folder.cleanup()
+
+
+def _readable_path(key: str, workdir: _Workdir, name: str) -> str:
     """A path a render child can read ``key`` from: the object's own file on local
     storage, a copy in ``workdir`` otherwise."""
     path = local_path(key)
     if path is not None:
         return path
-    path = f"{workdir}/{name}"
+    path = workdir.path(name)
     with open(path, "wb") as target:
         _copy_to(key, target)
     return path
+
+
+def _save_output(key: str, result: dict) -> None:
+    """Store what a render child returned: its bytes, or the temporary file it spilled."""
+    if "data" in result:
+        save_file(key, io.BytesIO(result["data"]))
+        return
+    try:
+        with open(result["path"], "rb") as produced:
+            save_file(key, produced)
+    finally:
+        os.unlink(result["path"])
 
 
 def _single_flight(key: str, produce) -> bool:
@@ -158,7 +192,7 @@ def _sandboxed(function, payload: dict) -> dict | None:
         raise DeliveryError(failure.status, failure.message) from None
 
 
-def _source_for_render(image: Image, workdir: str) -> tuple[str, dict]:
+def _source_for_render(image: Image, workdir: _Workdir) -> tuple[str, dict]:
     """A path renders read: the original, or the decoded intermediate."""
     info = source_info(image)
     if image.mime_type not in INTERMEDIATE_TYPES:
@@ -166,16 +200,8 @@ def _source_for_render(image: Image, workdir: str) -> tuple[str, dict]:
     key = f"{variants_prefix(image.environment_id, image.id)}intermediate"
 
     def produce():
-        output = f"{workdir}/intermediate-output"
-        _sandboxed(
-            render_child.decode_intermediate,
-            {
-                "source_path": _readable_path(image.original_key, workdir, "original"),
-                "output_path": output,
-            },
-        )
-        with open(output, "rb") as produced:
-            save_file(key, produced)
+        source = _readable_path(image.original_key, workdir, "original")
+        _save_output(key, _sandboxed(render_child.decode_intermediate, {"source_path": source}))
 
     if not object_exists(key):
         _single_flight(key, produce)
@@ -208,8 +234,8 @@ def ensure_delivered(
     (with ``render=False``: None instead of a render).
 
     ``query``/``preset`` are the request's own (the child parses them again: a Transform
-    does not cross the process boundary); ``watermark(workdir)`` returns a local path of
-    the watermark image, when the transform has one. The caller closes ``body``.
+    does not cross the process boundary); ``watermark(path)`` copies the watermark image
+    to ``path`` and returns it, when the transform has one. The caller closes ``body``.
     """
     cached = open_object(plan.key)
     if cached is not None:
@@ -219,10 +245,9 @@ def ensure_delivered(
     image = plan.image
 
     def produce():
-        with tempfile.TemporaryDirectory(prefix="imgwire-render-") as workdir:
+        with _Workdir() as workdir:
             source_path, info = _source_for_render(image, workdir)
-            output = f"{workdir}/output"
-            payload = {"source_path": source_path, "output_path": output, "info": info}
+            payload = {"source_path": source_path, "info": info}
             result = None
             if plan.kind == "original":
                 result = _sandboxed(render_child.sanitize_original, payload)
@@ -232,14 +257,13 @@ def ensure_delivered(
                     preset=preset,
                     accept=accept,
                     max_output_pixels=settings.IMGWIRE_MAX_OUTPUT_PIXELS,
-                    watermark_path=watermark(workdir) if watermark else None,
+                    watermark_path=watermark(workdir.path("watermark")) if watermark else None,
                 )
                 if plan.kind == "original":
                     payload["query"] = [("format", MIME_TO_EXTENSION[image.mime_type])]
                     payload["preset"] = None
-                _sandboxed(render_child.render_variant, payload)
-            with open(output, "rb") as produced:
-                save_file(plan.key, produced)
+                result = _sandboxed(render_child.render_variant, payload)
+            _save_output(plan.key, result)
 
     rendered = _single_flight(plan.key, produce)
     opened = open_object(plan.key)

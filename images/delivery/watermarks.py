@@ -30,7 +30,7 @@ def watermark_fetcher(image: Image, transform):
     if "watermark" in params:
         mark_id = params["watermark"].image_id
 
-        def from_image(workdir: str) -> str:
+        def from_image(path: str) -> str:
             mark = (
                 Image.objects.alive()
                 .filter(id=mark_id, environment_id=image.environment_id, status=ImageStatus.READY)
@@ -40,13 +40,13 @@ def watermark_fetcher(image: Image, transform):
                 raise DeliveryError(
                     400, f"watermark: image {mark_id} is not a READY image of this environment."
                 )
-            return _copy(open_stream(mark.original_key)[0], f"{workdir}/watermark")
+            return _copy(open_stream(mark.original_key)[0], path)
 
         return from_image
     if "watermark_url" in params:
         url = params["watermark_url"]
 
-        def from_url(workdir: str) -> str:
+        def from_url(path: str) -> str:
             limits = FetchLimits(
                 max_bytes=settings.IMGWIRE_WATERMARK_MAX_BYTES,
                 header_timeout=5,
@@ -56,7 +56,7 @@ def watermark_fetcher(image: Image, transform):
             )
             try:
                 with open_remote(url, limits) as body:
-                    return _copy(body, f"{workdir}/watermark")
+                    return _copy(body, path)
             except FetchError as error:
                 raise DeliveryError(400, f"watermark_url: {error.message}") from None
 
