@@ -2,6 +2,9 @@
 
 import contextlib
 import hashlib
+import os
+import shutil
+import tempfile
 from typing import BinaryIO
 
 from botocore.exceptions import ClientError
@@ -90,6 +93,30 @@ def save_file(key: str, fileobj: BinaryIO) -> None:
     default_storage.save(key, File(fileobj, name=key.rsplit("/", 1)[-1]))
 
 
+def replace_file(key: str, fileobj: BinaryIO) -> None:
+    """Store ``fileobj`` under ``key``, replacing any object there, so that the object
+    appears whole: on local storage it is written beside its name and renamed into place
+    (FileSystemStorage.save writes in place, and a request that finds a variant file while
+    its render is still being written would send half of it); S3 objects appear whole."""
+    storage = default_storage
+    if not isinstance(storage, FileSystemStorage):
+        save_file(key, fileobj)
+        return
+    path = storage.path(key)
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".writing-")
+    try:
+        with os.fdopen(descriptor, "wb") as target:
+            shutil.copyfileobj(fileobj, target, CHUNK_SIZE)
+        os.chmod(temporary, storage.file_permissions_mode or 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
 def open_stream(key: str, storage: Storage = default_storage) -> tuple[BinaryIO, int | None]:
     """An object opened for chunked reading, and its size when the backend knows it.
 
@@ -121,6 +148,12 @@ def open_stream(key: str, storage: Storage = default_storage) -> tuple[BinaryIO,
 def open_object(key: str) -> tuple[BinaryIO, int] | None:
     """An object opened for reading with its size, or None when it does not exist: one
     call where exists() + size() + open() would be three (three requests on S3)."""
+    if isinstance(default_storage, FileSystemStorage):
+        try:
+            source = open(default_storage.path(key), "rb")  # noqa: SIM115 - the caller closes
+        except FileNotFoundError:
+            return None
+        return source, os.fstat(source.fileno()).st_size
     try:
         source, size = open_stream(key)
     except FileNotFoundError:

@@ -5,10 +5,10 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imgwire_site.settings")
 application = get_wsgi_application()
 
-# CDN cache hits skip Django's middleware and URL resolving (images/delivery/fastpath.py).
-from images.delivery.fastpath import CacheHitFastPath  # noqa: E402
+# CDN requests skip Django's middleware and URL resolving (images/delivery/fastpath.py).
+from images.delivery.fastpath import DeliveryFastPath  # noqa: E402
 
-application = CacheHitFastPath(application)
+application = DeliveryFastPath(application)
 
 # On the embedded default the broker lives in this process: start its worker threads
 # wherever the app is served (runserver, gunicorn, the README's command).

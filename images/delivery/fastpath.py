@@ -1,15 +1,19 @@
-"""CDN cache hits answered before Django's request handling (wraps the WSGI application).
+"""CDN requests answered from the WSGI layer, before Django's middleware and URL resolving.
 
 A warm hit is a lookup, a stat and a sendfile; through Django's handler, URL resolver and
 nine middleware it cost about twice what thumbor's result storage costs to answer, while
-the same bytes from a bare WSGI app under the same gunicorn cost less. So a GET or HEAD of
-``/cdn/{org}/{env}/{image}`` on the install's own host that needs no render (a cache hit
-or a 304) is answered here by the delivery view's own code (``cached_response``) and the
-response-header work of the middleware that would have touched it; everything else (a
-render, any error, a custom-domain host, a host outside ALLOWED_HOSTS, a request that
-SECURE_SSL_REDIRECT would redirect) goes to Django untouched. Django's request_started
-and request_finished signals are sent as its handler sends them, so database connections
-are opened, checked and closed the same way.
+the same bytes from a bare WSGI app under the same gunicorn cost less. None of those
+middleware has anything to do on a CDN URL of the install's own host: no session, cookie,
+CSRF token, message or CORS header is ever read or written there. So a GET or HEAD of
+``/cdn/{org}/{env}/{image}`` on that host is answered here by the delivery view itself,
+followed by the response phases of the middleware that add headers to every response
+(X-Frame-Options, Common, Security; tests compare the result with Django's, byte for
+byte). Django still gets: other paths and methods, custom-domain hosts (whose routing is
+domains.hosts.CustomDomainMiddleware's), hosts outside ALLOWED_HOSTS (its 400), requests
+that SECURE_SSL_REDIRECT would redirect, and any request the view fails on with an
+exception (for its 500 handling). Django's request_started and request_finished signals
+are sent as its handler sends them, so database connections are opened, checked and
+closed the same way.
 """
 
 from django.conf import settings
@@ -21,7 +25,7 @@ from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
 
 from domains.hostnames import could_be_custom_domain, request_host
-from images.delivery.views import cached_response
+from images.delivery.views import deliver
 
 PREFIX = "/cdn/"
 
@@ -30,11 +34,11 @@ def _never_called(request):
     raise AssertionError("the fast path only uses the middleware's response phase")
 
 
-class CacheHitFastPath:
+class DeliveryFastPath:
     def __init__(self, application):
         self.application = application
-        # The response phases that would have run on a delivery response, in order
-        # (MIDDLEWARE runs them in reverse); tests compare the headers with Django's.
+        # The response phases that run on a delivery response, in their order (the reverse
+        # of MIDDLEWARE's).
         self.response_phases = [
             XFrameOptionsMiddleware(_never_called).process_response,
             CommonMiddleware(_never_called).process_response,
@@ -46,7 +50,7 @@ class CacheHitFastPath:
         if path.startswith(PREFIX) and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             signals.request_started.send(sender=self.__class__, environ=environ)
             try:
-                response = self._cached(environ, path)
+                response = self._deliver(environ, path)
             except Exception:  # Django's handler meets it again and answers as it would
                 response = None
             if response is not None:
@@ -54,10 +58,10 @@ class CacheHitFastPath:
             # Django's handler sends request_started again; its receivers are idempotent.
         return self.application(environ, start_response)
 
-    def _cached(self, environ, path):
+    def _deliver(self, environ, path):
         request = WSGIRequest(environ)
         if could_be_custom_domain(request_host(request)):
-            return None  # domains.hosts.CustomDomainMiddleware decides those
+            return None
         try:
             request.get_host()  # checks ALLOWED_HOSTS
         except DisallowedHost:
@@ -66,10 +70,8 @@ class CacheHitFastPath:
             return None
         parts = path[len(PREFIX) :].split("/")
         if len(parts) != 3:
-            return None
-        response = cached_response(request, *parts)
-        if response is None:
-            return None
+            return None  # Django's 404
+        response = deliver(request, *parts)
         for process_response in self.response_phases:
             response = process_response(request, response)
         return response

@@ -18,7 +18,7 @@ from images.delivery.lookup import find_deliverable
 from images.delivery.sandbox import SandboxFailure, run_sandboxed
 from images.models import Image, RenderLock, variants_prefix
 from images.processing.formats import MIME_TO_EXTENSION
-from images.storage import local_path, object_exists, open_object, open_stream, save_file
+from images.storage import local_path, object_exists, open_object, open_stream, replace_file
 
 # Bump when the engine's output for the same request changes: new keys, new ETags.
 ENGINE_VERSION = "1"
@@ -138,11 +138,11 @@ def _readable_path(key: str, workdir: _Workdir, name: str) -> str:
 def _save_output(key: str, result: dict) -> None:
     """Store what a render child returned: its bytes, or the temporary file it spilled."""
     if "data" in result:
-        save_file(key, io.BytesIO(result["data"]))
+        replace_file(key, io.BytesIO(result["data"]))
         return
     try:
         with open(result["path"], "rb") as produced:
-            save_file(key, produced)
+            replace_file(key, produced)
     finally:
         os.unlink(result["path"])
 
@@ -222,16 +222,9 @@ def _source_for_render(image: Image, workdir: _Workdir) -> tuple[str, dict]:
 
 
 def ensure_delivered(
-    plan: Plan,
-    *,
-    query: list,
-    preset: str | None,
-    accept: str | None,
-    watermark=None,
-    render: bool = True,
-) -> Delivered | None:
-    """The planned bytes, opened: from the variant cache, or rendered into it first
-    (with ``render=False``: None instead of a render).
+    plan: Plan, *, query: list, preset: str | None, accept: str | None, watermark=None
+) -> Delivered:
+    """The planned bytes, opened: from the variant cache, or rendered into it first.
 
     ``query``/``preset`` are the request's own (the child parses them again: a Transform
     does not cross the process boundary); ``watermark(path)`` copies the watermark image
@@ -240,8 +233,6 @@ def ensure_delivered(
     cached = open_object(plan.key)
     if cached is not None:
         return Delivered(*cached, cache_hit=True, rendered=False)
-    if not render:
-        return None
     image = plan.image
 
     def produce():

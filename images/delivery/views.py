@@ -51,43 +51,27 @@ class StoredObjectResponse(FileResponse):
 
 @require_http_methods(["GET", "HEAD"])
 def deliver(request, organization_id, environment_id, image_ref):
-    return _answer(request, organization_id, environment_id, image_ref, render=True)
-
-
-def cached_response(request, organization_id, environment_id, image_ref):
-    """deliver()'s answer when it is a 304 or a cache hit, None when it would render or
-    refuse: what images/delivery/fastpath.py answers without the rest of Django."""
-    return _answer(request, organization_id, environment_id, image_ref, render=False)
-
-
-def _answer(request, organization_id, environment_id, image_ref, *, render: bool):
-    def refuse(response):
-        return response if render else None
-
+    """Also called straight from the WSGI layer (images/delivery/fastpath.py)."""
     image_id, _, preset = image_ref.partition("@")
     try:
         ids = uuid.UUID(organization_id), uuid.UUID(environment_id), uuid.UUID(image_id)
     except ValueError:
-        return refuse(_not_found())
+        return _not_found()
     image = find_image(*ids)
     if image is None:
-        return refuse(_not_found())
+        return _not_found()
     raw_query = request.META.get("QUERY_STRING", "")
     if len(raw_query) > MAX_QUERY_LENGTH:
-        return refuse(
-            _error(
-                414,
-                f"The query may be at most {MAX_QUERY_LENGTH} characters.",
-                "InvalidTransformationError",
-            )
+        return _error(
+            414,
+            f"The query may be at most {MAX_QUERY_LENGTH} characters.",
+            "InvalidTransformationError",
         )
     query = parse_qsl(raw_query, keep_blank_values=True)
     try:
         transform = parse_transform(query, preset or None)
     except TransformError as error:
-        return refuse(
-            _error(400, error.message, "InvalidTransformationError", parameter=error.parameter)
-        )
+        return _error(400, error.message, "InvalidTransformationError", parameter=error.parameter)
     accept = request.META.get("HTTP_ACCEPT")
     plan = plan_delivery(image, transform, accept)
     try:
@@ -95,7 +79,7 @@ def _answer(request, organization_id, environment_id, image_ref, *, render: bool
             image.environment.organization, is_cached=lambda: object_exists(plan.key)
         )
     except PaymentRequiredError as refusal:
-        return refuse(_error(402, str(refusal.detail), refusal.error_type))
+        return _error(402, str(refusal.detail), refusal.error_type)
     headers = {
         "ETag": plan.etag,
         "Cache-Control": CACHE_CONTROL,
@@ -113,12 +97,9 @@ def _answer(request, organization_id, environment_id, image_ref, *, render: bool
             preset=preset or None,
             accept=accept,
             watermark=watermark_fetcher(image, transform),
-            render=render,
         )
     except DeliveryError as error:
-        return refuse(_error(error.status, error.message, "RenderError"))
-    if delivered is None:
-        return None
+        return _error(error.status, error.message, "RenderError")
     headers["Content-Length"] = str(delivered.size)
     record_delivery(
         image.environment_id,

@@ -1,10 +1,10 @@
-"""CDN cache hits answered before Django (images/delivery/fastpath.py), through WSGI."""
+"""CDN requests answered before Django (images/delivery/fastpath.py), through WSGI."""
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import RequestFactory
 
-from images.delivery.fastpath import CacheHitFastPath
+from images.delivery.fastpath import DeliveryFastPath
 from tests.delivery.test_delivery_view import CHROME, get, path_of, photo
 
 __all__ = ["photo"]  # the fixture, shared with test_delivery_view.py
@@ -48,12 +48,16 @@ def django_app():
 
 @pytest.fixture
 def fast(django_app):
-    return CacheHitFastPath(django_app)
+    return DeliveryFastPath(django_app)
 
 
 @pytest.fixture
 def cdn_path(photo):
     return path_of(photo["cdn_url"])
+
+
+def cached(url, **headers):
+    assert get(url, **headers).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -70,11 +74,11 @@ def test_a_cache_hit_skips_django_and_is_answered_exactly_as_django_answers_it(
     fast, django_app, cdn_path, query, method, headers
 ):
     url = cdn_path + query
-    assert get(url, **headers).status_code == 200  # renders into the cache
+    cached(url, **headers)
     answered = call(fast, url, method, **headers)
     assert django_app.calls == 0
-    assert answered == call(django_app.handler, url, method, **headers)
     assert answered[0] == "200 OK"
+    assert answered == call(django_app.handler, url, method, **headers)
 
 
 def test_a_matching_if_none_match_is_a_304_without_django(fast, django_app, cdn_path):
@@ -86,43 +90,59 @@ def test_a_matching_if_none_match_is_a_304_without_django(fast, django_app, cdn_
     assert answered == call(django_app.handler, url, HTTP_IF_NONE_MATCH=etag)
 
 
+def test_a_render_skips_django_and_its_answer_is_the_one_django_then_serves(
+    fast, django_app, cdn_path
+):
+    url = cdn_path + "?width=65"
+    rendered = call(fast, url)
+    assert django_app.calls == 0
+    assert rendered[0] == "200 OK"
+    assert rendered == call(django_app.handler, url)
+
+
 @pytest.mark.parametrize(
-    ("query", "method", "headers"),
+    "query",
+    ["?width=0", "?width=64&w=65", "?" + "a" * 9000, "?format=bmp"],
+    ids=["out-of-range", "duplicate", "too-long", "unknown-format"],
+)
+def test_errors_skip_django_and_match_its_answers(fast, django_app, cdn_path, query):
+    answered = call(fast, cdn_path + query)
+    assert django_app.calls == 0
+    assert answered[0].startswith("4")
+    assert answered == call(django_app.handler, cdn_path + query)
+
+
+def test_unknown_and_deleted_images_are_404s_at_once(fast, django_app, cdn_path, photo, owner):
+    organization, environment, _ = cdn_path.removeprefix("/cdn/").split("/")
+    url = cdn_path + "?width=64"
+    cached(url)
+    assert owner.server.delete(f"/api/v1/images/{photo['id']}").status_code == 200
+    for path in (
+        url,
+        f"/cdn/{organization}/{environment}/00000000-0000-0000-0000-000000000000",
+        f"/cdn/{organization}/{environment}/not-a-uuid",
+    ):
+        answered = call(fast, path)
+        assert answered[0] == "404 Not Found"
+        assert answered == call(django_app.handler, path)
+    assert django_app.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("path_suffix", "method", "headers"),
     [
-        ("?width=65", "GET", {}),  # not cached yet: Django renders it
-        ("?width=0", "GET", {}),
         ("?width=64", "POST", {}),
         ("?width=64", "GET", {"HTTP_HOST": "images.customer.example"}),
         ("?width=64", "GET", {"HTTP_HOST": "evil.invalid"}),
+        ("/extra", "GET", {}),
     ],
-    ids=["miss", "bad-parameter", "post", "custom-domain-host", "other-host"],
+    ids=["post", "custom-domain-host", "host-not-allowed", "malformed-path"],
 )
-def test_everything_but_a_hit_on_our_own_host_goes_to_django(
-    fast, django_app, cdn_path, query, method, headers, settings
+def test_what_django_decides_goes_to_django(
+    fast, django_app, cdn_path, path_suffix, method, headers, settings
 ):
     settings.ALLOWED_HOSTS = ["testserver"]
-    get(cdn_path + "?width=64")
-    status = call(fast, cdn_path + query, method, **headers)[0]
+    url = cdn_path + path_suffix
+    answered = call(fast, url, method, **headers)
     assert django_app.calls == 1
-    assert status == call(django_app.handler, cdn_path + query, method, **headers)[0]
-
-
-def test_a_deleted_image_is_a_404_from_django_at_once(fast, django_app, cdn_path, photo, owner):
-    url = cdn_path + "?width=64"
-    get(url)
-    assert call(fast, url)[0] == "200 OK"
-    assert owner.server.delete(f"/api/v1/images/{photo['id']}").status_code == 200
-    assert call(fast, url)[0] == "404 Not Found"
-    assert django_app.calls == 1
-
-
-def test_unknown_images_and_malformed_paths_go_to_django(fast, django_app, cdn_path):
-    organization, environment, _ = cdn_path.removeprefix("/cdn/").split("/")
-    for path in (
-        f"/cdn/{organization}/{environment}/00000000-0000-0000-0000-000000000000",
-        f"/cdn/{organization}/{environment}/not-a-uuid",
-        f"/cdn/{organization}/{environment}",
-        f"/cdn/{organization}/{environment}/x/y",
-    ):
-        assert call(fast, path)[0] == "404 Not Found"
-    assert django_app.calls == 4
+    assert answered[0] == call(django_app.handler, url, method, **headers)[0]
