@@ -186,6 +186,27 @@ def test_a_heic_original_is_decoded_once_into_an_intermediate(owner, stub_worker
     assert untransformed["Content-Type"] == "image/webp"
 
 
+def test_a_heic_intermediate_keeps_the_colour_profile_and_the_chroma_of_the_source(
+    owner, stub_worker
+):
+    from PIL import ImageCms, JpegImagePlugin
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (64, 48), (200, 30, 30)).save(
+        buffer, "HEIF", quality=60, icc_profile=profile
+    )
+    image_id = upload(owner.server, buffer.getvalue(), "image/heic", "a.heic")
+    stub_worker()
+    image = owner.server.get(f"/api/v1/images/{image_id}").json()
+    assert get(path_of(image["cdn_url"]) + "?width=32&format=jpg").status_code == 200
+    record = Image.objects.get(id=image_id)
+    key = f"{variants_prefix(record.environment_id, record.id)}intermediate"
+    with default_storage.open(key) as stored, PILImage.open(stored) as intermediate:
+        assert intermediate.info["icc_profile"] == profile
+        assert JpegImagePlugin.get_sampling(intermediate) == 2  # 4:2:0, as the HEIC
+
+
 def test_usage_is_counted_without_a_write_per_request(photo, django_assert_max_num_queries):
     url = path_of(photo["cdn_url"]) + "?width=64"
     get(url)
