@@ -625,7 +625,8 @@ def child_breakdown(spec: dict) -> dict:
     result = {}
 
     def decode():
-        result.update(sandboxed(render_child.decode_intermediate, {"source_path": heic}))
+        decoded = sandboxed(render_child.decode_intermediate, {"source_path": heic})
+        result.update(decoded["intermediate"])
 
     timed("sandboxed_heic_decode", decode, max(3, repeats // 3))
     intermediate = str(work / "intermediate")

@@ -192,16 +192,21 @@ def _sandboxed(function, payload: dict) -> dict | None:
         raise DeliveryError(failure.status, failure.message) from None
 
 
+def _intermediate_key(image: Image) -> str:
+    return f"{variants_prefix(image.environment_id, image.id)}intermediate"
+
+
 def _source_for_render(image: Image, workdir: _Workdir) -> tuple[str, dict]:
     """A path renders read: the original, or the decoded intermediate."""
     info = source_info(image)
     if image.mime_type not in INTERMEDIATE_TYPES:
         return _readable_path(image.original_key, workdir, "source"), info
-    key = f"{variants_prefix(image.environment_id, image.id)}intermediate"
+    key = _intermediate_key(image)
 
     def produce():
         source = _readable_path(image.original_key, workdir, "original")
-        _save_output(key, _sandboxed(render_child.decode_intermediate, {"source_path": source}))
+        result = _sandboxed(render_child.decode_intermediate, {"source_path": source})
+        _save_output(key, result["intermediate"])
 
     if not object_exists(key):
         _single_flight(key, produce)
@@ -221,6 +226,29 @@ def _source_for_render(image: Image, workdir: _Workdir) -> tuple[str, dict]:
     return path, info
 
 
+def _first_variant_with_intermediate(image: Image, workdir: _Workdir, request) -> dict | None:
+    """For an image whose intermediate does not exist yet: decode it and render the
+    variant from the same pixels in one job (render_child.decode_intermediate). None when
+    the intermediate exists or another request made it meanwhile: render from it then."""
+    key = _intermediate_key(image)
+    if object_exists(key):
+        return None
+    rendered = {}
+
+    def produce():
+        source = _readable_path(image.original_key, workdir, "original")
+        result = _sandboxed(
+            render_child.decode_intermediate, {"source_path": source, "variant": request()}
+        )
+        _save_output(key, result["intermediate"])
+        rendered.update(result["variant"])
+
+    _single_flight(key, produce)
+    if "error" in rendered:
+        raise DeliveryError(*rendered["error"])
+    return rendered or None
+
+
 def ensure_delivered(
     plan: Plan, *, query: list, preset: str | None, accept: str | None, watermark=None
 ) -> Delivered:
@@ -235,25 +263,33 @@ def ensure_delivered(
         return Delivered(*cached, cache_hit=True, rendered=False)
     image = plan.image
 
+    def request(workdir: _Workdir) -> dict:
+        """What render_variant needs beside the source."""
+        asked = {
+            "query": query,
+            "preset": preset,
+            "accept": accept,
+            "max_output_pixels": settings.IMGWIRE_MAX_OUTPUT_PIXELS,
+            "watermark_path": watermark(workdir.path("watermark")) if watermark else None,
+        }
+        if plan.kind == "original":  # re-encoded in its own format
+            asked.update(query=[("format", MIME_TO_EXTENSION[image.mime_type])], preset=None)
+        return asked
+
     def produce():
         with _Workdir() as workdir:
+            if image.mime_type in INTERMEDIATE_TYPES:
+                first = _first_variant_with_intermediate(image, workdir, lambda: request(workdir))
+                if first is not None:
+                    _save_output(plan.key, first)
+                    return
             source_path, info = _source_for_render(image, workdir)
             payload = {"source_path": source_path, "info": info}
             result = None
             if plan.kind == "original":
                 result = _sandboxed(render_child.sanitize_original, payload)
             if result is None:
-                payload.update(
-                    query=query,
-                    preset=preset,
-                    accept=accept,
-                    max_output_pixels=settings.IMGWIRE_MAX_OUTPUT_PIXELS,
-                    watermark_path=watermark(workdir.path("watermark")) if watermark else None,
-                )
-                if plan.kind == "original":
-                    payload["query"] = [("format", MIME_TO_EXTENSION[image.mime_type])]
-                    payload["preset"] = None
-                result = _sandboxed(render_child.render_variant, payload)
+                result = _sandboxed(render_child.render_variant, {**payload, **request(workdir)})
             _save_output(plan.key, result)
 
     rendered = _single_flight(plan.key, produce)

@@ -40,6 +40,7 @@ on planned sizes before allocating - else ``RenderError(400)``. Decoding failure
 
 from __future__ import annotations
 
+import contextlib
 import math
 import struct
 from collections.abc import Callable
@@ -221,7 +222,7 @@ def _render(
 
 
 def render(
-    source: BinaryIO | str,
+    source: BinaryIO | str | Image.Image,
     info: SourceInfo,
     transform: Any,
     *,
@@ -230,12 +231,17 @@ def render(
     max_output_pixels: int = 50_000_000,
     max_frames: int = 100,
 ) -> Rendered:
-    """Render ``source`` (a path or binary file of the stored original) for ``transform``."""
+    """Render ``source`` (a path or binary file of the stored original, or an image already
+    decoded, which is left open) for ``transform``."""
     params = transform.params
     fmt, negotiated = choose_format(transform, info, accept)
     limits = Limits(max_output_pixels, MAX_SIDE, max_frames)
     try:
-        with Image.open(source, formats=_openers()) as image:
+        if isinstance(source, Image.Image):
+            opened = contextlib.nullcontext(source)
+        else:
+            opened = Image.open(source, formats=_openers())
+        with opened as image:
             frames, durations, loop, icc, exif = _render(
                 image, info, params, fmt, limits, watermark_loader
             )

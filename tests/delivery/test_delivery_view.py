@@ -207,6 +207,50 @@ def test_a_heic_intermediate_keeps_the_colour_profile_and_the_chroma_of_the_sour
         assert JpegImagePlugin.get_sampling(intermediate) == 2  # 4:2:0, as the HEIC
 
 
+@pytest.mark.parametrize("fmt", ["TIFF", "HEIF"])
+def test_an_intermediate_and_its_first_variant_are_upright(owner, stub_worker, fmt):
+    # A 60x30 picture, left half red, stored rotated (EXIF orientation 6 = shown turned
+    # 90° clockwise): upright it is 30x60 with the red half on top.
+    picture = PILImage.new("RGB", (60, 30), (0, 0, 255))
+    picture.paste((255, 0, 0), (0, 0, 30, 30))
+    exif = PILImage.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    picture.save(buffer, fmt, exif=exif.tobytes(), **({"quality": 90} if fmt == "HEIF" else {}))
+    mime = "image/tiff" if fmt == "TIFF" else "image/heic"
+    image_id = upload(owner.server, buffer.getvalue(), mime, f"rotated.{fmt.lower()}")
+    stub_worker()
+    url = path_of(owner.server.get(f"/api/v1/images/{image_id}").json()["cdn_url"])
+    first = decoded(get(url + "?width=20&format=png"))  # decodes and renders in one job
+    later = decoded(get(url + "?width=10&format=png"))  # from the stored intermediate
+    assert (first.size, later.size) == ((20, 40), (10, 20))
+    for variant in (first, later):
+        top, bottom = (
+            variant.getpixel((variant.width // 2, 2)),
+            variant.getpixel((variant.width // 2, variant.height - 3)),
+        )
+        assert top[0] > 200 and top[2] < 60, top
+        assert bottom[2] > 200 and bottom[0] < 60, bottom
+
+
+def test_a_first_variant_refused_by_the_limits_still_stores_the_intermediate(
+    owner, stub_worker, settings
+):
+    image_id = upload(owner.server, imagegen.heic(width=64, height=48), "image/heic", "a.heic")
+    stub_worker()
+    url = path_of(owner.server.get(f"/api/v1/images/{image_id}").json()["cdn_url"])
+    settings.IMGWIRE_MAX_OUTPUT_PIXELS = 1000
+    refused = get(url + "?width=64&format=png")
+    assert refused.status_code == 400
+    assert refused.json()["error_type"] == "RenderError", refused.json()
+    assert "1,000" in refused.json()["detail"]
+    record = Image.objects.get(id=image_id)
+    assert default_storage.exists(
+        f"{variants_prefix(record.environment_id, record.id)}intermediate"
+    )
+    assert get(url + "?width=32&format=png").status_code == 200  # 32x24 fits
+
+
 def test_usage_is_counted_without_a_write_per_request(photo, django_assert_max_num_queries):
     url = path_of(photo["cdn_url"]) + "?width=64"
     get(url)
