@@ -83,6 +83,7 @@ from bench.common import (
     request,
     reset_peak_rss,
     stop_process_group,
+    tree_cpu_seconds,
     versions,
 )
 
@@ -285,13 +286,25 @@ def load(port, path_for, total, clients, deadline: Deadline) -> dict:
     return {"latencies": latencies, "wall": wall, **state}
 
 
-def interleaved(port_paths: dict, total: int, rounds: int, clients: int, deadline) -> dict:
+def interleaved(
+    port_paths: dict, total: int, rounds: int, clients: int, deadline, server_pids=None
+) -> dict:
     """``total`` requests per endpoint in ``rounds`` rounds of alternating order.
 
     ``port_paths``: name -> (port, path_for); path_for gets a per-endpoint running index.
+    ``server_pids``: name -> the serving process, whose tree's CPU is read around each load
+    (``server_cpu_ms`` per request: steadier than req/s on a noisy machine).
     """
+    server_pids = server_pids or {}
     totals = {
-        name: {"latencies": [], "wall": 0.0, "errors": 0, "first_error": None, "bytes": 0}
+        name: {
+            "latencies": [],
+            "wall": 0.0,
+            "errors": 0,
+            "first_error": None,
+            "bytes": 0,
+            "cpu": 0.0,
+        }
         for name in port_paths
     }
     issued = dict.fromkeys(port_paths, 0)
@@ -303,9 +316,13 @@ def interleaved(port_paths: dict, total: int, rounds: int, clients: int, deadlin
             deadline.check(f"round {index + 1} of {name}")
             port, path_for = port_paths[name]
             offset = issued[name]
+            pid = server_pids.get(name)
+            cpu_before = tree_cpu_seconds(pid) if pid else 0.0
             result = load(
                 port, lambda i, f=path_for, o=offset: f(o + i), per_round, clients, deadline
             )
+            if pid:
+                totals[name]["cpu"] += tree_cpu_seconds(pid) - cpu_before
             issued[name] += per_round
             total_ = totals[name]
             total_["latencies"].extend(result["latencies"])
@@ -326,6 +343,8 @@ def interleaved(port_paths: dict, total: int, rounds: int, clients: int, deadlin
             "p95_ms": percentile(lat, 0.95) * 1000,
             "avg_bytes": total_["bytes"] / len(lat) if lat else 0,
         }
+        if name in server_pids and lat:
+            out[name]["server_cpu_ms"] = total_["cpu"] / len(lat) * 1000
     return out
 
 
@@ -879,7 +898,8 @@ def report_text(meta, cold, breakdown, loads, mem) -> str:
             r = warm[name]
             lines.append(
                 f"   {label:<44}{r['rps']:>9.1f} req/s  p50 {r['p50_ms']:>6.1f} ms  "
-                f"p95 {r['p95_ms']:>6.1f} ms  {r['avg_bytes'] / 1024:.0f} KiB"
+                f"p95 {r['p95_ms']:>6.1f} ms  {r['avg_bytes'] / 1024:.0f} KiB  "
+                f"server CPU {r.get('server_cpu_ms', float('nan')):.2f} ms/request"
             )
     lines.append(
         f"   ratio CDN warm / static: {warm['imgwire_warm']['rps'] / warm['static']['rps']:.2f}"
@@ -949,6 +969,10 @@ def report_markdown(meta, cold, breakdown, loads, mem) -> str:
         f"| Warm cache hit ({meta['clients']} clients) vs `django.views.static.serve` of the same "
         f"bytes | {rate(warm['static'])} | {rate(warm['imgwire_warm'])} | "
         f"{warm['imgwire_warm']['rps'] / warm['static']['rps']:.2f} |",
+        f"| ... server CPU per request (gunicorn and its children, `/proc`; lower is better) | "
+        f"{warm['static']['server_cpu_ms']:.2f} ms | {warm['imgwire_warm']['server_cpu_ms']:.2f} ms"
+        f" | {warm['static']['server_cpu_ms'] / warm['imgwire_warm']['server_cpu_ms']:.2f}"
+        " (static / Imgwire) |",
         "",
     ]
     if vs:
@@ -964,6 +988,11 @@ def report_markdown(meta, cold, breakdown, loads, mem) -> str:
             f"{meta['warm_requests']} each) | "
             f"{rate(warm['thumbor_warm'])} | {rate(warm['imgwire_warm'])} | "
             f"{warm['imgwire_warm']['rps'] / warm['thumbor_warm']['rps']:.2f} |",
+            f"| Warm, server CPU per request (every server process, `/proc`; lower is "
+            f"better) | {warm['thumbor_warm']['server_cpu_ms']:.2f} ms | "
+            f"{warm['imgwire_warm']['server_cpu_ms']:.2f} ms | "
+            f"{warm['thumbor_warm']['server_cpu_ms'] / warm['imgwire_warm']['server_cpu_ms']:.2f}"
+            " (thumbor / Imgwire) |",
             "",
         ]
     lines += [
@@ -1202,8 +1231,11 @@ def main(argv=None) -> int:
             warm = load(port, path_for, args.warmup, args.clients, deadline)
             if warm["errors"]:
                 raise BenchError(f"warm-up failed: {warm['first_error']}")
+        pids = {"static": web.proc.pid, "imgwire_warm": web.proc.pid}
+        if thumbors:
+            pids["thumbor_warm"] = thumbors["warm"].proc.pid
         loads["warm"] = interleaved(
-            endpoints, args.warm_requests, args.rounds, args.clients, deadline
+            endpoints, args.warm_requests, args.rounds, args.clients, deadline, pids
         )
         stored = tmp / "thumbor-warm-results"
         if thumbors and not any(p.is_file() for p in stored.rglob("*")):
