@@ -16,6 +16,8 @@ are sent as its handler sends them, so database connections are opened, checked 
 closed the same way.
 """
 
+import io
+
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import DisallowedHost
@@ -25,7 +27,9 @@ from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
 
 from domains.hostnames import could_be_custom_domain, request_host
-from images.delivery.views import deliver
+from images.delivery.views import Prepared, StoredObjectResponse, finish, prepare
+from images.storage import open_object
+from metrics.usage import record_delivery
 
 PREFIX = "/cdn/"
 
@@ -34,9 +38,34 @@ def _never_called(request):
     raise AssertionError("the fast path only uses the middleware's response phase")
 
 
+class _Hit:
+    """A cache hit's body for the WSGI server: the open object (gunicorn sendfiles it by its
+    fileno); closing it sends request_finished, as closing a Django response does."""
+
+    def __init__(self, body):
+        self.body = body
+
+    def read(self, size=-1):
+        return self.body.read(size)
+
+    def fileno(self):
+        return self.body.fileno()
+
+    def close(self):
+        try:
+            self.body.close()
+        finally:
+            signals.request_finished.send(sender=DeliveryFastPath)
+
+    def __iter__(self):
+        while chunk := self.body.read(StoredObjectResponse.block_size):
+            yield chunk
+
+
 class DeliveryFastPath:
     def __init__(self, application):
         self.application = application
+        self._hit_headers = {}  # is_secure -> the headers the response phases add to a hit
         # The response phases that run on a delivery response, in their order (the reverse
         # of MIDDLEWARE's).
         self.response_phases = [
@@ -53,6 +82,12 @@ class DeliveryFastPath:
                 response = self._deliver(environ, path)
             except Exception:  # Django's handler meets it again and answers as it would
                 response = None
+            if isinstance(response, tuple):  # a cache hit
+                headers, body = response
+                start_response("200 OK", headers)
+                if "wsgi.file_wrapper" in environ:
+                    return environ["wsgi.file_wrapper"](body, StoredObjectResponse.block_size)
+                return body
             if response is not None:
                 return self._send(response, environ, start_response)
             # Django's handler sends request_started again; its receivers are idempotent.
@@ -71,10 +106,45 @@ class DeliveryFastPath:
         parts = path[len(PREFIX) :].split("/")
         if len(parts) != 3:
             return None  # Django's 404
-        response = deliver(request, *parts)
+        response = prepare(request, *parts)
+        if isinstance(response, Prepared):
+            if request.method == "GET" and (hit := self._hit(request, response)) is not None:
+                return hit
+            response = finish(request, response)
+        return self._with_response_phases(request, response)
+
+    def _with_response_phases(self, request, response):
         for process_response in self.response_phases:
             response = process_response(request, response)
         return response
+
+    def _hit(self, request, prepared):
+        """A GET cache hit as (headers, body), without Django's response objects: the
+        headers a StoredObjectResponse would carry after the response phases (which depend
+        only on settings and whether the request is secure, so they are worked out once)."""
+        opened = open_object(prepared.plan.key)
+        if opened is None:
+            return None
+        body, size = opened
+        secure = request.is_secure()
+        if secure not in self._hit_headers:
+            own = {**prepared.headers, "Content-Length": "0", "Content-Type": "image/jpeg"}
+            own.pop("Vary", None)
+            probe = StoredObjectResponse(io.BytesIO(), headers=own)
+            probe = self._with_response_phases(request, probe)
+            self._hit_headers[secure] = [
+                (name, value) for name, value in probe.items() if name not in own
+            ]
+        record_delivery(
+            prepared.image.environment_id, bytes_sent=size, cache_hit=True, rendered=False
+        )
+        headers = [
+            *prepared.headers.items(),
+            ("Content-Length", str(size)),
+            ("Content-Type", prepared.plan.content_type),
+            *self._hit_headers[secure],
+        ]
+        return headers, _Hit(body)
 
     @staticmethod
     def _send(response, environ, start_response):

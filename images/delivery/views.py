@@ -1,6 +1,7 @@
 """The CDN delivery view: {IMGWIRE_CDN_URL}/{org}/{env}/{image}[@preset][?transform…]."""
 
 import uuid
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from django.http import FileResponse, HttpResponse, JsonResponse
@@ -49,9 +50,31 @@ class StoredObjectResponse(FileResponse):
         pass
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A CDN request checked and planned, not answered yet."""
+
+    image: object
+    transform: object
+    query: list
+    preset: str | None
+    accept: str | None
+    plan: object
+    headers: dict
+
+
 @require_http_methods(["GET", "HEAD"])
 def deliver(request, organization_id, environment_id, image_ref):
     """Also called straight from the WSGI layer (images/delivery/fastpath.py)."""
+    prepared = prepare(request, organization_id, environment_id, image_ref)
+    if isinstance(prepared, Prepared):
+        return finish(request, prepared)
+    return prepared
+
+
+def prepare(request, organization_id, environment_id, image_ref) -> Prepared | HttpResponse:
+    """Everything before the bytes: the image, the transform, the plan, the quota, and the
+    answers that need no bytes (errors and 304s)."""
     image_id, _, preset = image_ref.partition("@")
     try:
         ids = uuid.UUID(organization_id), uuid.UUID(environment_id), uuid.UUID(image_id)
@@ -90,17 +113,23 @@ def deliver(request, organization_id, environment_id, image_ref):
     if _matches(request.META.get("HTTP_IF_NONE_MATCH", ""), plan.etag):
         record_delivery(image.environment_id, bytes_sent=0, cache_hit=True, rendered=False)
         return HttpResponse(status=304, headers=headers)
+    return Prepared(image, transform, query, preset or None, accept, plan, headers)
+
+
+def finish(request, prepared: Prepared) -> HttpResponse:
+    """The bytes: from the variant cache, or rendered into it first."""
+    image, plan = prepared.image, prepared.plan
     try:
         delivered = ensure_delivered(
             plan,
-            query=query,
-            preset=preset or None,
-            accept=accept,
-            watermark=watermark_fetcher(image, transform),
+            query=prepared.query,
+            preset=prepared.preset,
+            accept=prepared.accept,
+            watermark=watermark_fetcher(image, prepared.transform),
         )
     except DeliveryError as error:
         return _error(error.status, error.message, "RenderError")
-    headers["Content-Length"] = str(delivered.size)
+    headers = {**prepared.headers, "Content-Length": str(delivered.size)}
     record_delivery(
         image.environment_id,
         bytes_sent=0 if request.method == "HEAD" else delivered.size,

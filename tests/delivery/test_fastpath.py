@@ -24,13 +24,13 @@ class Django:
         return self.handler(environ, start_response)
 
 
-def call(application, path: str, method: str = "GET", **headers):
-    environ = RequestFactory().generic(method, path, **headers).environ
+def call(application, path: str, method: str = "GET", secure=False, **headers):
+    environ = RequestFactory().generic(method, path, secure=secure, **headers).environ
     captured = {}
 
     def start_response(status, response_headers, exc_info=None):
         captured["status"] = status
-        captured["headers"] = dict(response_headers)
+        captured["headers"] = sorted(response_headers)  # a repeated header would show
 
     result = application(environ, start_response)
     try:
@@ -79,6 +79,21 @@ def test_a_cache_hit_skips_django_and_is_answered_exactly_as_django_answers_it(
     assert django_app.calls == 0
     assert answered[0] == "200 OK"
     assert answered == call(django_app.handler, url, method, **headers)
+
+
+def test_a_hit_over_https_carries_what_the_security_middleware_adds(cdn_path, settings):
+    settings.SECURE_HSTS_SECONDS = 3600
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    url = cdn_path + "?width=64"
+    cached(url)
+    django_app = Django()  # built after the settings change, as a server would be
+    fast = DeliveryFastPath(django_app)
+    for secure in (True, False, True):
+        answered = call(fast, url, secure=secure)
+        assert answered == call(django_app.handler, url, secure=secure)
+        hsts = dict(answered[1]).get("Strict-Transport-Security")
+        assert hsts == ("max-age=3600; includeSubDomains" if secure else None)
+    assert django_app.calls == 0
 
 
 def test_a_matching_if_none_match_is_a_304_without_django(fast, django_app, cdn_path):
