@@ -148,9 +148,10 @@ def open_stream(key: str, storage: Storage = default_storage) -> tuple[BinaryIO,
 def open_object(key: str) -> tuple[BinaryIO, int] | None:
     """An object opened for reading with its size, or None when it does not exist: one
     call where exists() + size() + open() would be three (three requests on S3)."""
-    if isinstance(default_storage, FileSystemStorage):
+    path = local_path(key)
+    if path is not None:
         try:
-            source = open(default_storage.path(key), "rb")  # noqa: SIM115 - the caller closes
+            source = open(path, "rb")  # noqa: SIM115 - the caller closes
         except FileNotFoundError:
             return None
         return source, os.fstat(source.fileno()).st_size

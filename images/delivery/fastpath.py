@@ -108,9 +108,12 @@ class DeliveryFastPath:
             return None  # Django's 404
         response = prepare(request, *parts)
         if isinstance(response, Prepared):
-            if request.method == "GET" and (hit := self._hit(request, response)) is not None:
-                return hit
-            response = finish(request, response)
+            if request.method != "GET":
+                response = finish(request, response)
+            elif (opened := open_object(response.plan.key)) is not None:
+                return self._hit(request, response, *opened)
+            else:
+                response = finish(request, response, known_missing=True)
         return self._with_response_phases(request, response)
 
     def _with_response_phases(self, request, response):
@@ -118,14 +121,10 @@ class DeliveryFastPath:
             response = process_response(request, response)
         return response
 
-    def _hit(self, request, prepared):
+    def _hit(self, request, prepared, body, size):
         """A GET cache hit as (headers, body), without Django's response objects: the
         headers a StoredObjectResponse would carry after the response phases (which depend
         only on settings and whether the request is secure, so they are worked out once)."""
-        opened = open_object(prepared.plan.key)
-        if opened is None:
-            return None
-        body, size = opened
         secure = request.is_secure()
         if secure not in self._hit_headers:
             own = {**prepared.headers, "Content-Length": "0", "Content-Type": "image/jpeg"}

@@ -35,18 +35,6 @@ def _output(data: bytes, **extra) -> dict:
     return {"path": path, "size": len(data), **extra}
 
 
-def _source_info(payload: dict):
-    info = payload["info"]
-    return SourceInfo(
-        mime_type=info["mime_type"],
-        width=info["width"],
-        height=info["height"],
-        orientation=info["orientation"],
-        is_animated=info["is_animated"],
-        has_alpha=info["has_alpha"],
-    )
-
-
 def render_variant(payload: dict, source: Image.Image | None = None) -> dict:
     """The variant ``payload`` asks for, from ``payload["source_path"]`` or from ``source``
     (an image already decoded)."""
@@ -65,7 +53,7 @@ def render_variant(payload: dict, source: Image.Image | None = None) -> dict:
             source = stack.enter_context(open(payload["source_path"], "rb"))
         rendered = render(
             source,
-            _source_info(payload),
+            SourceInfo(**payload["info"]),
             transform,
             accept=payload["accept"],
             watermark_loader=load_watermark,

@@ -197,20 +197,12 @@ def _intermediate_key(image: Image) -> str:
 
 
 def _source_for_render(image: Image, workdir: _Workdir) -> tuple[str, dict]:
-    """A path renders read: the original, or the decoded intermediate."""
+    """A path renders read: the original, or the decoded intermediate (which
+    _ensure_intermediate has made by now)."""
     info = source_info(image)
     if image.mime_type not in INTERMEDIATE_TYPES:
         return _readable_path(image.original_key, workdir, "source"), info
-    key = _intermediate_key(image)
-
-    def produce():
-        source = _readable_path(image.original_key, workdir, "original")
-        result = _sandboxed(render_child.decode_intermediate, {"source_path": source})
-        _save_output(key, result["intermediate"])
-
-    if not object_exists(key):
-        _single_flight(key, produce)
-    path = _readable_path(key, workdir, "intermediate")
+    path = _readable_path(_intermediate_key(image), workdir, "intermediate")
     from PIL import Image as PILImage
 
     with PILImage.open(path) as probe:
@@ -226,10 +218,11 @@ def _source_for_render(image: Image, workdir: _Workdir) -> tuple[str, dict]:
     return path, info
 
 
-def _first_variant_with_intermediate(image: Image, workdir: _Workdir, request) -> dict | None:
-    """For an image whose intermediate does not exist yet: decode it and render the
-    variant from the same pixels in one job (render_child.decode_intermediate). None when
-    the intermediate exists or another request made it meanwhile: render from it then."""
+def _ensure_intermediate(image: Image, workdir: _Workdir, request) -> dict | None:
+    """Decode the original into its intermediate unless that exists, and render the
+    requested variant (``request()``) from the same pixels in the same job
+    (render_child.decode_intermediate). Returns that variant, or None when the
+    intermediate existed or another request made it meanwhile: render from it then."""
     key = _intermediate_key(image)
     if object_exists(key):
         return None
@@ -250,15 +243,22 @@ def _first_variant_with_intermediate(image: Image, workdir: _Workdir, request) -
 
 
 def ensure_delivered(
-    plan: Plan, *, query: list, preset: str | None, accept: str | None, watermark=None
+    plan: Plan,
+    *,
+    query: list,
+    preset: str | None,
+    accept: str | None,
+    watermark=None,
+    known_missing: bool = False,
 ) -> Delivered:
-    """The planned bytes, opened: from the variant cache, or rendered into it first.
+    """The planned bytes, opened: from the variant cache, or rendered into it first
+    (``known_missing``: the caller has just looked in the cache, one request on S3).
 
     ``query``/``preset`` are the request's own (the child parses them again: a Transform
     does not cross the process boundary); ``watermark(path)`` copies the watermark image
     to ``path`` and returns it, when the transform has one. The caller closes ``body``.
     """
-    cached = open_object(plan.key)
+    cached = None if known_missing else open_object(plan.key)
     if cached is not None:
         return Delivered(*cached, cache_hit=True, rendered=False)
     image = plan.image
@@ -279,7 +279,7 @@ def ensure_delivered(
     def produce():
         with _Workdir() as workdir:
             if image.mime_type in INTERMEDIATE_TYPES:
-                first = _first_variant_with_intermediate(image, workdir, lambda: request(workdir))
+                first = _ensure_intermediate(image, workdir, lambda: request(workdir))
                 if first is not None:
                     _save_output(plan.key, first)
                     return

@@ -116,8 +116,9 @@ def prepare(request, organization_id, environment_id, image_ref) -> Prepared | H
     return Prepared(image, transform, query, preset or None, accept, plan, headers)
 
 
-def finish(request, prepared: Prepared) -> HttpResponse:
-    """The bytes: from the variant cache, or rendered into it first."""
+def finish(request, prepared: Prepared, *, known_missing: bool = False) -> HttpResponse:
+    """The bytes: from the variant cache, or rendered into it first (``known_missing``:
+    the caller has just found the variant missing)."""
     image, plan = prepared.image, prepared.plan
     try:
         delivered = ensure_delivered(
@@ -126,6 +127,7 @@ def finish(request, prepared: Prepared) -> HttpResponse:
             preset=prepared.preset,
             accept=prepared.accept,
             watermark=watermark_fetcher(image, prepared.transform),
+            known_missing=known_missing,
         )
     except DeliveryError as error:
         return _error(error.status, error.message, "RenderError")
