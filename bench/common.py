@@ -1,5 +1,5 @@
-"""What every benchmark script shares: time limits, /proc readings, a gunicorn serving
-``bench.settings`` on 127.0.0.1, ``manage.py`` in a temp data dir, and small HTTP helpers.
+"""What every benchmark script shares: time limits, /proc readings, a gunicorn or granian
+serving ``bench.settings`` on 127.0.0.1, ``manage.py`` in a temp data dir, and small HTTP helpers.
 
 Imported by ``bench/uploads.py``, ``bench/zip_downloads.py`` and ``bench/remote_ingest.py``
 (run as scripts: each puts the repository root on ``sys.path`` first). Nothing here is
@@ -115,53 +115,62 @@ def free_port() -> int:
 
 
 class Server:
-    """A gunicorn serving bench.settings on 127.0.0.1, in its own process group."""
+    """gunicorn (gthread) or granian (``kind``) serving bench.settings on 127.0.0.1, in its
+    own process group, with ``workers`` processes of ``threads`` threads."""
 
-    def __init__(self, base_env: dict, tmp: Path, *, workers: int, threads: int, name: str):
+    KINDS = ("gunicorn", "granian")
+
+    def __init__(
+        self,
+        base_env: dict,
+        tmp: Path,
+        *,
+        workers: int,
+        threads: int,
+        name: str,
+        kind: str = "gunicorn",
+    ):
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown server kind {kind!r}")
         self.base_env = base_env
         self.tmp = tmp
         self.workers = workers
         self.threads = threads
         self.name = name
+        self.kind = kind
         self.proc: subprocess.Popen | None = None
         self.port = 0
-        self.log_path = tmp / f"gunicorn-{name}.log"
+        self.log_path = tmp / f"{kind}-{name}.log"
 
     def env(self) -> dict:
         return {**self.base_env, "IMGWIRE_PUBLIC_URL": f"http://{HOST}:{self.port}"}
 
-    def start(self, deadline: Deadline) -> None:
+    def command(self) -> list[str]:
+        if self.kind == "granian":  # as docs/deployment.md runs it
+            return [
+                *(sys.executable, "-m", "granian", "--interface", "wsgi"),
+                *("--host", HOST, "--port", str(self.port)),
+                *("--workers", str(self.workers), "--blocking-threads", str(self.threads)),
+                *("--log-level", "warning", "--working-dir", str(ROOT)),
+                "imgwire_site.wsgi:application",
+            ]
         config = self.tmp / "gunicorn.conf.py"  # empty: never pick up a ./gunicorn.conf.py
         config.touch()
+        return [
+            *(sys.executable, "-m", "gunicorn", "--config", str(config)),
+            *("--bind", f"{HOST}:{self.port}", "--workers", str(self.workers)),
+            *("--worker-class", "gthread", "--threads", str(self.threads)),
+            *("--keep-alive", "30", "--timeout", "120", "--log-level", "warning"),
+            *("--no-control-socket", "--chdir", str(ROOT)),
+            "imgwire_site.wsgi:application",
+        ]
+
+    def start(self, deadline: Deadline) -> None:
         for _attempt in range(3):  # a port taken between free_port() and bind: retry
             self.port = free_port()
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "gunicorn",
-                        "--config",
-                        str(config),
-                        "--bind",
-                        f"{HOST}:{self.port}",
-                        "--workers",
-                        str(self.workers),
-                        "--worker-class",
-                        "gthread",
-                        "--threads",
-                        str(self.threads),
-                        "--keep-alive",
-                        "30",
-                        "--timeout",
-                        "120",
-                        "--log-level",
-                        "warning",
-                        "--no-control-socket",
-                        "--chdir",
-                        str(ROOT),
-                        "imgwire_site.wsgi:application",
-                    ],
+                    self.command(),
                     cwd=ROOT,
                     env=self.env(),
                     stdin=subprocess.DEVNULL,
@@ -172,7 +181,7 @@ class Server:
             if self._wait_ready(deadline):
                 return
             self.stop()
-        raise BenchError(f"gunicorn ({self.name}) did not start; log:\n{self.log_tail()}")
+        raise BenchError(f"{self.kind} ({self.name}) did not start; log:\n{self.log_tail()}")
 
     def _wait_ready(self, deadline: Deadline) -> bool:
         """Ready when /health answers 200 and every worker has booted."""
@@ -275,7 +284,7 @@ def versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for package in ("django", "gunicorn"):
+    for package in ("django", "gunicorn", "granian"):
         try:
             out[package] = version(package)
         except PackageNotFoundError:

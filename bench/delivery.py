@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Delivery benchmarks: ``.venv/bin/python bench/delivery.py [--markdown]``.
 
-Measures the CDN view (``/cdn/{org}/{env}/{image}?...``) served by gunicorn (gthread,
-``--workers 2``) against floors taken in the same run (the machines are noisy, so only
+Measures the CDN view (``/cdn/{org}/{env}/{image}?...``) served by granian (the recommended
+server, docs/deployment.md; ``--server gunicorn`` for gunicorn gthread), ``--workers 2``,
+against floors taken in the same run (the machines are noisy, so only
 ratios are comparable between runs):
 
 1. **Cold render** of ``?width=800&format=jpg&quality=80`` from a 12 MP photo-like JPEG
@@ -18,7 +19,9 @@ ratios are comparable between runs):
 2. **Warm cache hit**: the same URL again, against the same bytes as a static file through
    Django's ``django.views.static.serve`` on the same server (a bench-only route that
    ``bench/urls.py`` adds when ``IMGWIRE_BENCH_STATIC_ROOT`` is set). req/s, p50, p95 from
-   ``--clients`` keep-alive threads, in interleaved rounds.
+   ``--clients`` keep-alive threads, in interleaved rounds; the same hit is also measured
+   on a second server of the other kind (gunicorn when the bench serves from granian) on
+   the same data, unless ``--no-alt-server``.
 3. **thumbor** (the self-hosted alternative), installed on first run into the cached venv
    ``bench/.thumbor-venv`` (git-ignored), run with ``--processes`` equal to the gunicorn
    workers, a file loader on a temp dir holding the same JPEG, unsafe URLs, quality 80,
@@ -202,7 +205,8 @@ def floor_heic(path: Path) -> tuple[float, bytes]:
 # --- HTTP -------------------------------------------------------------------------------
 
 
-def get(port: int, path: str, timeout: float = 60.0) -> tuple[float, int, dict, bytes]:
+def get(port: int, path: str, timeout: float = 60.0) -> tuple[float, int, object, bytes]:
+    """(seconds, status, headers (case-insensitive: servers differ in case), body)."""
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         started = time.perf_counter()
@@ -210,7 +214,7 @@ def get(port: int, path: str, timeout: float = 60.0) -> tuple[float, int, dict, 
         response = conn.getresponse()
         body = response.read()
         elapsed = time.perf_counter() - started
-        return elapsed, response.status, dict(response.getheaders()), body
+        return elapsed, response.status, response.headers, body
     finally:
         conn.close()
 
@@ -836,13 +840,19 @@ def rate(row: dict) -> str:
     return f"{num(row['rps'])} req/s (p50 {num(row['p50_ms'])} ms, p95 {num(row['p95_ms'])} ms)"
 
 
+def server_label(meta) -> str:
+    if meta["server"] == "granian":
+        return f"granian {meta['granian']} (WSGI)"
+    return f"gunicorn {meta['gunicorn']} (gthread)"
+
+
 def report_text(meta, cold, breakdown, loads, mem) -> str:
     lines = [
         f"Imgwire delivery benchmark, {meta['when']}",
         f"machine: {meta['cpus']} CPUs, {meta['platform']}, Python {meta['python']}, "
-        f"Django {meta['django']}, gunicorn {meta['gunicorn']}, Pillow {meta['pillow']}, "
-        f"pillow_heif {meta['pillow_heif']}",
-        f"server: gunicorn gthread, {meta['workers']} workers x {meta['threads']} threads on "
+        f"Django {meta['django']}, granian {meta['granian']}, gunicorn {meta['gunicorn']}, "
+        f"Pillow {meta['pillow']}, pillow_heif {meta['pillow_heif']}",
+        f"server: {server_label(meta)}, {meta['workers']} workers x {meta['threads']} threads on "
         f"127.0.0.1, DEBUG=false; database: {meta['db']}; storage: local folder; "
         f"bytecode cache: {meta['bytecode']}",
         f"inputs: 12 MP JPEG q90 {meta['jpeg_mib']:.1f} MiB, same as HEIC "
@@ -892,6 +902,7 @@ def report_text(meta, cold, breakdown, loads, mem) -> str:
     for name, label in (
         ("static", f"static serve {STATIC_PATH} (floor)"),
         ("imgwire_warm", "CDN warm hit"),
+        ("imgwire_warm_alt", f"CDN warm hit, served by {meta['alt_server']}"),
         ("thumbor_warm", "thumbor warm (result storage)"),
     ):
         if name in warm:
@@ -928,7 +939,7 @@ def report_text(meta, cold, breakdown, loads, mem) -> str:
     lines += ["", f"4. Memory, cold ?{MEMORY_QUERY} of the 24 MP JPEG"]
     for worker in mem["http"]["workers"]:
         lines.append(
-            f"   gunicorn worker {worker['pid']}: RSS {mib(worker['before'])} before, "
+            f"   {meta['server']} worker {worker['pid']}: RSS {mib(worker['before'])} before, "
             f"VmHWM {mib(worker['peak'])} after (+{mib(worker['peak'] - worker['before'])})"
         )
     for name, label in (("jpeg24", "24 MP JPEG"), ("heic12", "12 MP HEIC, first variant")):
@@ -969,7 +980,8 @@ def report_markdown(meta, cold, breakdown, loads, mem) -> str:
         f"| Warm cache hit ({meta['clients']} clients) vs `django.views.static.serve` of the same "
         f"bytes | {rate(warm['static'])} | {rate(warm['imgwire_warm'])} | "
         f"{warm['imgwire_warm']['rps'] / warm['static']['rps']:.2f} |",
-        f"| ... server CPU per request (gunicorn and its children, `/proc`; lower is better) | "
+        f"| ... server CPU per request ({meta['server']} and its children, `/proc`; lower is "
+        "better) | "
         f"{warm['static']['server_cpu_ms']:.2f} ms | {warm['imgwire_warm']['server_cpu_ms']:.2f} ms"
         f" | {warm['static']['server_cpu_ms'] / warm['imgwire_warm']['server_cpu_ms']:.2f}"
         " (static / Imgwire) |",
@@ -993,8 +1005,19 @@ def report_markdown(meta, cold, breakdown, loads, mem) -> str:
             f"{warm['imgwire_warm']['server_cpu_ms']:.2f} ms | "
             f"{warm['thumbor_warm']['server_cpu_ms'] / warm['imgwire_warm']['server_cpu_ms']:.2f}"
             " (thumbor / Imgwire) |",
-            "",
         ]
+        if "imgwire_warm_alt" in warm:
+            alt = warm["imgwire_warm_alt"]
+            lines += [
+                f"| Warm, Imgwire served by {meta['alt_server']} instead | "
+                f"{rate(warm['thumbor_warm'])} | {rate(alt)} | "
+                f"{alt['rps'] / warm['thumbor_warm']['rps']:.2f} |",
+                f"| ... server CPU per request | {warm['thumbor_warm']['server_cpu_ms']:.2f} ms | "
+                f"{alt['server_cpu_ms']:.2f} ms | "
+                f"{warm['thumbor_warm']['server_cpu_ms'] / alt['server_cpu_ms']:.2f}"
+                " (thumbor / Imgwire) |",
+            ]
+        lines.append("")
     lines += [
         f"| Where a cold 12 MP JPEG render goes (sequential, median of "
         f"{meta['breakdown_repeats']}) | ms |",
@@ -1019,7 +1042,7 @@ def report_markdown(meta, cold, breakdown, loads, mem) -> str:
         "",
         "| Memory, cold render | Before | Peak (VmHWM) |",
         "|---|---|---|",
-        f"| gunicorn worker, `?{MEMORY_QUERY}` of a 24 MP JPEG (both workers reset) | "
+        f"| {meta['server']} worker, `?{MEMORY_QUERY}` of a 24 MP JPEG (both workers reset) | "
         f"{mib(worst['before'])} | "
         f"{mib(worst['peak'])} (+{mib(worst['peak'] - worst['before'])}) |",
         f"| its render child (`render_variant`, VmHWM reset in the child) | "
@@ -1033,8 +1056,8 @@ def report_markdown(meta, cold, breakdown, loads, mem) -> str:
         )
     lines += [
         "",
-        f"Setup: {meta['cpus']} CPUs, Python {meta['python']}, Django {meta['django']}, gunicorn "
-        f"{meta['gunicorn']} (gthread, {meta['workers']} workers x {meta['threads']} threads, "
+        f"Setup: {meta['cpus']} CPUs, Python {meta['python']}, Django {meta['django']}, "
+        f"{server_label(meta)} ({meta['workers']} workers x {meta['threads']} threads, "
         f"127.0.0.1), DEBUG=false, {meta['db']}, local-folder storage, Pillow {meta['pillow']}"
         + (f" (thumbor's venv: Pillow {meta['thumbor_pillow']})" if vs else "")
         + f"; inputs {meta['jpeg_mib']:.1f} MiB JPEG q90, {meta['heic_mib']:.1f} MiB HEIC "
@@ -1067,8 +1090,14 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, default=100, help="warm-hit warm-up (default 100)")
     parser.add_argument("--clients", type=int, default=4, help="client threads (default 4)")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds (default 4)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=2, help="gthread threads (default 2)")
+    parser.add_argument("--server", choices=Server.KINDS, default="granian", help="default granian")
+    parser.add_argument(
+        "--no-alt-server",
+        action="store_true",
+        help="skip the warm hit on the other server kind",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="server workers (default 2)")
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker (default 2)")
     parser.add_argument("--heic-quality", type=int, default=50, help="default 50")
     parser.add_argument("--breakdown-repeats", type=int, default=15, help="default 15")
     parser.add_argument("--no-thumbor", action="store_true", help="skip the thumbor comparison")
@@ -1142,9 +1171,10 @@ def main(argv=None) -> int:
             workers=args.workers,
             threads=args.threads,
             name="web",
+            kind=args.server,
         )
         servers.append(web)
-        log(f"starting gunicorn --workers {args.workers}")
+        log(f"starting {args.server} --workers {args.workers}")
         web.start(deadline)
         thumbors = {}
         if thumbor:
@@ -1232,6 +1262,27 @@ def main(argv=None) -> int:
             if warm["errors"]:
                 raise BenchError(f"warm-up failed: {warm['first_error']}")
         pids = {"static": web.proc.pid, "imgwire_warm": web.proc.pid}
+        if not args.no_alt_server:
+            alt_kind = next(kind for kind in Server.KINDS if kind != args.server)
+            log(f"starting {alt_kind} for the same warm hit")
+            alt = Server(
+                web.base_env,
+                tmp,
+                workers=args.workers,
+                threads=args.threads,
+                name="alt",
+                kind=alt_kind,
+            )
+            servers.append(alt)
+            alt.start(deadline)
+            _, again = get_ok(alt.port, warm_path, f"warm hit on {alt_kind}")
+            if again != variant:
+                raise BenchError(f"{alt_kind} served other bytes for the warm hit")
+            endpoints["imgwire_warm_alt"] = (alt.port, lambda i: warm_path)
+            pids["imgwire_warm_alt"] = alt.proc.pid
+            warm = load(alt.port, lambda i: warm_path, args.warmup, args.clients, deadline)
+            if warm["errors"]:
+                raise BenchError(f"warm-up failed: {warm['first_error']}")
         if thumbors:
             pids["thumbor_warm"] = thumbors["warm"].proc.pid
         loads["warm"] = interleaved(
@@ -1268,6 +1319,10 @@ def main(argv=None) -> int:
             **versions(),
             "pillow": version("pillow"),
             "pillow_heif": version("pillow_heif"),
+            "server": args.server,
+            "alt_server": None
+            if args.no_alt_server
+            else next(kind for kind in Server.KINDS if kind != args.server),
             "workers": args.workers,
             "threads": args.threads,
             "db": describe_db(database_url),
