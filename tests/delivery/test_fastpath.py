@@ -161,3 +161,53 @@ def test_what_django_decides_goes_to_django(
     answered = call(fast, url, method, **headers)
     assert django_app.calls == 1
     assert answered[0] == call(django_app.handler, url, method, **headers)[0]
+
+
+class FileWrapper:
+    """A server's wsgi.file_wrapper (gunicorn's sendfiles the object by its fileno)."""
+
+    def __init__(self, filelike, block_size):
+        self.filelike = filelike
+        self.fileno = filelike.fileno()
+
+    def __iter__(self):
+        return iter(lambda: self.filelike.read(8192), b"")
+
+    def close(self):
+        self.filelike.close()
+
+
+@pytest.mark.parametrize("how", ["file wrapper", "one block", "blocks"])
+def test_a_hit_sends_the_same_bytes_and_one_request_finished_however_the_server_takes_it(
+    fast, django_app, cdn_path, how, monkeypatch
+):
+    from django.core import signals
+
+    from images.delivery import fastpath
+
+    url = cdn_path + "?width=64"
+    cached(url)
+    expected = call(django_app.handler, url)
+    finished = []
+
+    def count(**kwargs):
+        finished.append(kwargs)
+
+    environ = RequestFactory().get(url).environ
+    if how == "file wrapper":
+        environ["wsgi.file_wrapper"] = FileWrapper
+    if how == "blocks":
+        monkeypatch.setattr(fastpath, "IN_ONE_BLOCK_BYTES", 0)
+    signals.request_finished.connect(count)
+    try:
+        result = fast(environ, lambda status, headers, exc_info=None: None)
+        kind = type(result)
+        body = b"".join(result)
+        if hasattr(result, "close"):
+            result.close()
+    finally:
+        signals.request_finished.disconnect(count)
+    assert body == expected[2]
+    assert len(finished) == 1
+    assert kind is {"file wrapper": FileWrapper, "one block": list, "blocks": fastpath._Hit}[how]
+    assert django_app.calls == 0
