@@ -12,10 +12,11 @@ from images.delivery.fastpath import DeliveryFastPath  # noqa: E402
 application = DeliveryFastPath(application)
 
 # Servers that copy the process environment into each request's (granian) must not make
-# it look like request headers (imgwire_site/serving.py).
-from imgwire_site.serving import WithoutProcessEnvironment  # noqa: E402
+# it look like request headers (imgwire_site/serving.py),
+# and bodies a view left unread must not cost the client its keep-alive connection.
+from imgwire_site.serving import ReadsLeftoverBody, WithoutProcessEnvironment  # noqa: E402
 
-application = WithoutProcessEnvironment(application)
+application = WithoutProcessEnvironment(ReadsLeftoverBody(application))
 
 # On the embedded default the broker lives in this process: start its worker threads
 # wherever the app is served (runserver, gunicorn, the README's command).
