@@ -11,6 +11,20 @@ It selects by the three ids (``Image.objects.addressed_by``) and checks READY an
 deleted on the row, which is ``Image.objects.deliverable``: with ``status = ?`` bound in
 the joined query, SQLite re-plans the statement on every run (its plan may depend on the
 value), which cost 30-100 µs; a row found by primary key is checked as cheaply here.
+
+On SQLite the query runs in-process, so Django's cursor was most of its cost: 55 µs per
+run against 14 µs for sqlite3's own execute and fetchone, mostly the SQLite cursor wrapper
+turning ``%s`` into ``?`` with a regex over the 1.3 KB SQL on every execute, then the
+CursorWrapper and error-wrapping layers. So when nothing would see the query (it is not
+logged, e.g. for DEBUG or ``django_assert_num_queries``, and no execute wrapper is
+installed), the ``?`` form made once at compile time runs on the sqlite3 connection itself,
+after the checks Django's cursor makes first; sqlite3's errors still become Django's. The
+row is the same: Django registers its type converters with sqlite3 and opens the connection
+with ``detect_types``, which a bare execute honours too. Elsewhere (PostgreSQL: the round
+trip is the cost) the query goes through Django's cursor. The ids are prepared by the rule
+``UUIDField.get_db_prep_value`` applies, decided once (9 µs for three calls per request).
+Measured on SQLite: the fetch takes 19 µs (15 of them sqlite3's), ``find_deliverable``
+60 µs where it took 100.
 """
 
 import re
@@ -73,6 +87,8 @@ class _Compiled:
     params: tuple  # the compiled parameters, with an _Id where a request's id goes
     converters: tuple  # (position, converters, expression)
     columns: dict  # model -> (field names in concrete order, their positions in a row)
+    sqlite_sql: str | None  # ``sql`` with sqlite3's ``?`` placeholders; None off SQLite
+    ids_as_hex: bool  # a UUID id is sent as its hex string (no native UUID column type)
 
 
 _compiled: "weakref.WeakKeyDictionary[object, _Compiled]" = weakref.WeakKeyDictionary()
@@ -101,12 +117,51 @@ def _compile(connection) -> _Compiled:
     params = tuple(_Id(prepared.index(p)) if p in prepared else p for p in compiled_params)
     if sorted(p.index for p in params if isinstance(p, _Id)) != [0, 1, 2]:
         raise RuntimeError("the delivery lookup did not compile to one parameter per id")
+    ids_as_hex = not connection.features.has_native_uuid_field
+    if _prepare_ids(_PLACEHOLDERS, ids_as_hex, connection) != prepared:
+        raise RuntimeError("the delivery lookup's ids are not prepared as their field does")
+    sqlite_sql = None
+    if connection.vendor == "sqlite":
+        from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
+
+        # What SQLiteCursorWrapper.convert_query does to the SQL on every execute, once.
+        sqlite_sql = FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
     expressions = [select[0] for select in compiler.select[: len(names)]]
     converters = tuple(
         (position, tuple(convs), expression)
         for position, (convs, expression) in compiler.get_converters(expressions).items()
     )
-    return _Compiled(sql, params, converters, columns)
+    return _Compiled(sql, params, converters, columns, sqlite_sql, ids_as_hex)
+
+
+def _prepare_ids(values, as_hex: bool, connection) -> list:
+    """``UUIDField.get_db_prep_value`` for each id: a UUID itself where the database has a
+    UUID type, else its hex; anything else (a string, None) goes through the field."""
+    field = Image._meta.pk
+    return [
+        (value.hex if as_hex else value)
+        if isinstance(value, uuid.UUID)
+        else field.get_db_prep_value(value, connection)
+        for value in values
+    ]
+
+
+def _fetch_on_sqlite(connection, sql: str, params: list):
+    """The row, from sqlite3's own execute, behind the checks Django's cursor makes first
+    (Django 5.2: BaseDatabaseWrapper._cursor and _prepare_cursor, CursorWrapper._execute),
+    in their order. Not mirrored: the warning for queries run before the apps are ready
+    (a request comes later) and the debug/execute-wrapper layers (the caller has ruled
+    them out)."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()  # async_unsafe: refused inside an event loop, as cursor()
+    connection.validate_thread_sharing()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:  # sqlite3's errors raised as django.db's
+        cursor = connection.connection.execute(sql, params)
+        try:
+            return cursor.fetchone()
+        finally:
+            cursor.close()  # as Django's cursor is on leaving its block
 
 
 def find_deliverable(organization_id, environment_id, image_id, using=DEFAULT_DB_ALIAS):
@@ -116,11 +171,16 @@ def find_deliverable(organization_id, environment_id, image_id, using=DEFAULT_DB
     compiled = _compiled.get(connection)
     if compiled is None:
         compiled = _compiled[connection] = _compile(connection)
-    prepared = [Image._meta.pk.get_db_prep_value(value, connection) for value in ids]
+    prepared = _prepare_ids(ids, compiled.ids_as_hex, connection)
     params = [prepared[p.index] if isinstance(p, _Id) else p for p in compiled.params]
-    with connection.cursor() as cursor:
-        cursor.execute(compiled.sql, params)
-        row = cursor.fetchone()
+    if compiled.sqlite_sql is not None and not (
+        connection.queries_logged or connection.execute_wrappers
+    ):
+        row = _fetch_on_sqlite(connection, compiled.sqlite_sql, params)
+    else:  # seen by query logging and execute wrappers, as any other query
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            row = cursor.fetchone()
     if row is None:
         return None
     row = list(row)
