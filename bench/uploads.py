@@ -5,16 +5,17 @@ Measures, against a floor taken in the same run (the machines are noisy, so only
 are comparable between runs):
 
 1. ``POST /api/v1/images/standard_upload`` requests per second against a trivial
-   authenticated DRF endpoint served by the same gunicorn (``bench.settings`` adds
+   authenticated DRF endpoint served by the same server (gunicorn gthread; ``--server
+   granian`` for the recommended one; ``bench.settings`` adds
    ``/api/v1/_bench/ping``; the product's URLs are untouched).
 2. Ingest throughput of a 50 MiB ``PUT upload_url`` against ``shutil.copyfile`` of the
    same bytes within the temp dir (median of a few repeats).
-3. Peak RSS of the single gunicorn worker (``--workers 1``) during that PUT, from
+3. Peak RSS of the single server worker (``--workers 1``) during that PUT, from
    ``/proc/<pid>/status`` (VmHWM, reset to the current RSS just before the PUT).
 
 Everything runs on 127.0.0.1 in a fresh temp dir (SQLite database and local storage,
 unless DATABASE_URL is set in the environment), which is removed at the end, as are the
-gunicorn processes, also on failure or Ctrl-C. Every loop is bounded in count and time.
+server processes, also on failure or Ctrl-C. Every loop is bounded in count and time.
 """
 
 import argparse
@@ -298,7 +299,7 @@ def bench_ingest(port, server_key, payload, digest, src: Path, args, deadline) -
 def bench_memory(server: Server, server_key, payload, digest, args, deadline) -> dict:
     workers = server.worker_pids()
     if len(workers) != 1:
-        raise BenchError(f"expected one gunicorn worker, found {workers}")
+        raise BenchError(f"expected one {server.kind} worker, found {workers}")
     pid = workers[0]
     wait = ProcessingWait(server.port, server_key, args.processing_wait)
     # Warm-up: load every code path the PUT uses before taking the baseline.
@@ -357,8 +358,8 @@ def report_text(meta, req, ingest, mem) -> str:
     lines = [
         f"Imgwire upload benchmark, {meta['when']}",
         f"machine: {meta['cpus']} CPUs, {meta['platform']}, Python {meta['python']}, "
-        f"Django {meta['django']}, gunicorn {meta['gunicorn']}",
-        f"server: gunicorn gthread, {meta['workers']} workers x {meta['threads']} threads "
+        f"Django {meta['django']}, {meta['server']} {meta[meta['server']]}",
+        f"server: {meta['server']}, {meta['workers']} workers x {meta['threads']} threads "
         f"on 127.0.0.1, DEBUG=false; database: {meta['db']}; storage: local folder (temp dir)",
         "",
         f"1. Requests: {meta['requests']} per endpoint after {meta['warmup']} warm-up, "
@@ -382,7 +383,7 @@ def report_text(meta, req, ingest, mem) -> str:
     for key, label in (
         ("copy", "shutil.copyfile, same temp dir (floor)"),
         ("hash_copy", "read+sha256+write 1 MiB chunks (context)"),
-        ("put", "PUT upload_url through gunicorn"),
+        ("put", f"PUT upload_url through {meta['server']}"),
     ):
         r = ingest[key]
         lines.append(f"   {label:<42}{r['median']:>9.0f}{r['min']:>9.0f}{r['max']:>9.0f}")
@@ -391,7 +392,7 @@ def report_text(meta, req, ingest, mem) -> str:
         f"(PUT / read+sha256+write: {ingest['ratio_hash_copy']:.2f})",
         f"   background processing after each PUT ended as: {', '.join(ingest['processing'])}",
         "",
-        f"3. Worker memory during a {meta['size_mib']} MiB PUT (gunicorn --workers 1, "
+        f"3. Worker memory during a {meta['size_mib']} MiB PUT ({meta['server']} --workers 1, "
         f"worker pid {mem['pid']}, {len(mem['runs'])} PUTs)",
         f"   {'run':<6}{'RSS before':>14}{'peak (HWM)':>14}{'increase':>12}"
         f"{'sampled max':>14}{'peak incl. processing':>24}",
@@ -434,8 +435,9 @@ def report_markdown(meta, req, ingest, mem) -> str:
             f"+{mib(worst['hwm_put'] - worst['rss_before'])} |",
             "",
             f"Setup: {meta['cpus']} CPUs, Python {meta['python']}, Django {meta['django']}, "
-            f"gunicorn {meta['gunicorn']} (gthread, {meta['workers']} workers x {meta['threads']} "
-            f"threads, 127.0.0.1), DEBUG=false, {meta['db']}, local-folder storage; "
+            f"{meta['server']} {meta[meta['server']]} ({meta['workers']} workers x "
+            f"{meta['threads']} threads, 127.0.0.1), DEBUG=false, {meta['db']}, "
+            "local-folder storage; "
             f"{meta['requests']} requests per endpoint after {meta['warmup']} warm-up from "
             f"{meta['clients']} keep-alive client threads in {meta['rounds']} interleaved rounds. "
             f"Every `standard_upload` inserts an images row ({req['rows_created']} in this run).",
@@ -453,8 +455,11 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, default=200, help="per endpoint (default 200)")
     parser.add_argument("--clients", type=int, default=4, help="client threads (default 4)")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds (default 4)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=2, help="gthread threads (default 2)")
+    parser.add_argument(
+        "--server", choices=Server.KINDS, default="gunicorn", help="default gunicorn (gthread)"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="server workers (default 2)")
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker (default 2)")
     parser.add_argument("--size-mib", type=int, default=50, help="PUT size (default 50)")
     parser.add_argument("--repeats", type=int, default=7, help="ingest repeats (default 7)")
     parser.add_argument("--memory-repeats", type=int, default=3, help="default 3")
@@ -536,9 +541,13 @@ def main(argv=None) -> int:
         src.write_bytes(payload)
 
         del env["IMGWIRE_PUBLIC_URL"]
-        web = Server(env, tmp, workers=args.workers, threads=args.threads, name="web")
+        web = Server(
+            env, tmp, workers=args.workers, threads=args.threads, name="web", kind=args.server
+        )
         servers.append(web)
-        print(f"[bench] starting gunicorn --workers {args.workers}", file=sys.stderr, flush=True)
+        print(
+            f"[bench] starting {args.server} --workers {args.workers}", file=sys.stderr, flush=True
+        )
         web.start(deadline)
         print("[bench] 1/3 requests", file=sys.stderr, flush=True)
         req = bench_requests(web.port, server_key, args, deadline)
@@ -546,9 +555,9 @@ def main(argv=None) -> int:
         ingest = bench_ingest(web.port, server_key, payload, digest, src, args, deadline)
         web.stop()
 
-        single = Server(env, tmp, workers=1, threads=args.threads, name="memory")
+        single = Server(env, tmp, workers=1, threads=args.threads, name="memory", kind=args.server)
         servers.append(single)
-        print("[bench] 3/3 memory (gunicorn --workers 1)", file=sys.stderr, flush=True)
+        print(f"[bench] 3/3 memory ({args.server} --workers 1)", file=sys.stderr, flush=True)
         single.start(deadline)
         mem = bench_memory(single, server_key, payload, digest, args, deadline)
         single.stop()
@@ -564,6 +573,7 @@ def main(argv=None) -> int:
             "platform": platform.platform(terse=True),
             "python": platform.python_version(),
             **versions(),
+            "server": args.server,
             "workers": args.workers,
             "threads": args.threads,
             "db": describe_db(database_url),
@@ -585,7 +595,7 @@ def main(argv=None) -> int:
         for server in servers:
             if server.log_path.exists():
                 print(
-                    f"--- gunicorn {server.name} log (tail) ---\n{server.log_tail()}",
+                    f"--- {server.kind} {server.name} log (tail) ---\n{server.log_tail()}",
                     file=sys.stderr,
                 )
         return 1
