@@ -174,6 +174,9 @@ IMGWIRE_ABANDONED_UPLOAD_SECONDS = env_int(
 IMGWIRE_RENDER_MEMORY_BYTES = env_int("IMGWIRE_RENDER_MEMORY_BYTES", 2 * 1024**3, minimum=1)
 IMGWIRE_RENDER_TIMEOUT_SECONDS = env_int("IMGWIRE_RENDER_TIMEOUT_SECONDS", 20, minimum=1)
 IMGWIRE_RENDER_CHILD_MAX_JOBS = env_int("IMGWIRE_RENDER_CHILD_MAX_JOBS", 100, minimum=1)
+# PostgreSQL: the CDN lookup as a prepared statement (images/delivery/lookup.py); false
+# behind a transaction-mode pooler that does not carry prepared statements.
+IMGWIRE_DATABASE_PREPARED_LOOKUP = env_bool("IMGWIRE_DATABASE_PREPARED_LOOKUP", True)
 IMGWIRE_MAX_OUTPUT_PIXELS = env_int("IMGWIRE_MAX_OUTPUT_PIXELS", 50_000_000, minimum=1)
 IMGWIRE_WATERMARK_MAX_BYTES = env_int("IMGWIRE_WATERMARK_MAX_BYTES", 10 * 1024**2, minimum=1)
 
