@@ -290,14 +290,39 @@ def load(port, path_for, total, clients, deadline: Deadline) -> dict:
     return {"latencies": latencies, "wall": wall, **state}
 
 
+def local_postgres_pid() -> int | None:
+    """The local PostgreSQL's postmaster (a ``postgres`` process whose parent is not one),
+    if /proc shows one: its tree is every backend."""
+    names = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as stat:
+                head, _, rest = stat.read().rpartition(")")
+                names[int(entry)] = (head.partition("(")[2], int(rest.split()[1]))
+    postmasters = [
+        pid
+        for pid, (name, parent) in names.items()
+        if name == "postgres" and names.get(parent, ("",))[0] != "postgres"
+    ]
+    return postmasters[0] if len(postmasters) == 1 else None
+
+
 def interleaved(
-    port_paths: dict, total: int, rounds: int, clients: int, deadline, server_pids=None
+    port_paths: dict,
+    total: int,
+    rounds: int,
+    clients: int,
+    deadline,
+    server_pids=None,
+    database_pid=None,
 ) -> dict:
     """``total`` requests per endpoint in ``rounds`` rounds of alternating order.
 
     ``port_paths``: name -> (port, path_for); path_for gets a per-endpoint running index.
     ``server_pids``: name -> the serving process, whose tree's CPU is read around each load
     (``server_cpu_ms`` per request: steadier than req/s on a noisy machine).
+    ``database_pid``: a local database server's main process, whose tree's CPU is read the
+    same way for every endpoint (``database_cpu_ms``: what the server CPU leaves out).
     """
     server_pids = server_pids or {}
     totals = {
@@ -308,6 +333,7 @@ def interleaved(
             "first_error": None,
             "bytes": 0,
             "cpu": 0.0,
+            "database_cpu": 0.0,
         }
         for name in port_paths
     }
@@ -322,11 +348,14 @@ def interleaved(
             offset = issued[name]
             pid = server_pids.get(name)
             cpu_before = tree_cpu_seconds(pid) if pid else 0.0
+            database_before = tree_cpu_seconds(database_pid) if database_pid else 0.0
             result = load(
                 port, lambda i, f=path_for, o=offset: f(o + i), per_round, clients, deadline
             )
             if pid:
                 totals[name]["cpu"] += tree_cpu_seconds(pid) - cpu_before
+            if database_pid:
+                totals[name]["database_cpu"] += tree_cpu_seconds(database_pid) - database_before
             issued[name] += per_round
             total_ = totals[name]
             total_["latencies"].extend(result["latencies"])
@@ -349,6 +378,8 @@ def interleaved(
         }
         if name in server_pids and lat:
             out[name]["server_cpu_ms"] = total_["cpu"] / len(lat) * 1000
+        if database_pid and lat:
+            out[name]["database_cpu_ms"] = total_["database_cpu"] / len(lat) * 1000
     return out
 
 
@@ -911,6 +942,7 @@ def report_text(meta, cold, breakdown, loads, mem) -> str:
                 f"   {label:<44}{r['rps']:>9.1f} req/s  p50 {r['p50_ms']:>6.1f} ms  "
                 f"p95 {r['p95_ms']:>6.1f} ms  {r['avg_bytes'] / 1024:.0f} KiB  "
                 f"server CPU {r.get('server_cpu_ms', float('nan')):.2f} ms/request"
+                + (f" + database {r['database_cpu_ms']:.2f} ms" if "database_cpu_ms" in r else "")
             )
     lines.append(
         f"   ratio CDN warm / static: {warm['imgwire_warm']['rps'] / warm['static']['rps']:.2f}"
@@ -1006,6 +1038,14 @@ def report_markdown(meta, cold, breakdown, loads, mem) -> str:
             f"{warm['thumbor_warm']['server_cpu_ms'] / warm['imgwire_warm']['server_cpu_ms']:.2f}"
             " (thumbor / Imgwire) |",
         ]
+        if "database_cpu_ms" in warm["imgwire_warm"]:
+            both = warm["imgwire_warm"]["server_cpu_ms"] + warm["imgwire_warm"]["database_cpu_ms"]
+            theirs = warm["thumbor_warm"]["server_cpu_ms"] + warm["thumbor_warm"]["database_cpu_ms"]
+            lines.append(
+                f"| Warm, server + local database CPU per request (PostgreSQL's processes, "
+                f"`/proc`) | {theirs:.2f} ms | {both:.2f} ms | {theirs / both:.2f}"
+                " (thumbor / Imgwire) |"
+            )
         if "imgwire_warm_alt" in warm:
             alt = warm["imgwire_warm_alt"]
             lines += [
@@ -1286,7 +1326,13 @@ def main(argv=None) -> int:
         if thumbors:
             pids["thumbor_warm"] = thumbors["warm"].proc.pid
         loads["warm"] = interleaved(
-            endpoints, args.warm_requests, args.rounds, args.clients, deadline, pids
+            endpoints,
+            args.warm_requests,
+            args.rounds,
+            args.clients,
+            deadline,
+            pids,
+            database_pid=local_postgres_pid() if database_url else None,
         )
         stored = tmp / "thumbor-warm-results"
         if thumbors and not any(p.is_file() for p in stored.rglob("*")):
