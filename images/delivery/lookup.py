@@ -20,8 +20,7 @@ logged, e.g. for DEBUG or ``django_assert_num_queries``, and no execute wrapper 
 installed), the ``?`` form made once at compile time runs on the sqlite3 connection itself,
 after the checks Django's cursor makes first; sqlite3's errors still become Django's. The
 row is the same: Django registers its type converters with sqlite3 and opens the connection
-with ``detect_types``, which a bare execute honours too. Elsewhere (PostgreSQL: the round
-trip is the cost) the query goes through Django's cursor. The ids are prepared by the rule
+with ``detect_types``, which a bare execute honours too. The ids are prepared by the rule
 ``UUIDField.get_db_prep_value`` applies, decided once (9 µs for three calls per request).
 Measured on SQLite: the fetch takes 19 µs (15 of them sqlite3's), ``find_deliverable``
 60 µs where it took 100.
@@ -30,8 +29,9 @@ On PostgreSQL, Django's client-side binding sends the query as text, which the s
 parses and plans on every run: 490 µs per lookup over loopback, 290 µs of it the
 backend's CPU, more than the rest of a cache hit. Under the same conditions (nothing
 watching) the query runs as a protocol-level prepared statement on psycopg's own
-server-side binding cursor, planned once per connection: 190 µs, 100 µs of backend CPU.
-Django's cursors never prepare (its ClientCursor cannot), so no other query changes.
+server-side binding cursor, planned once per connection: 190 µs, 100 µs of backend CPU
+(with psycopg 3; under psycopg2, and on other databases, Django's cursor runs it). Django's
+cursors never prepare (its ClientCursor cannot), so no other query changes.
 Connection poolers in transaction mode carry protocol-level prepared statements only when
 configured to (PgBouncer 1.21+, ``max_prepared_statements``); elsewhere set
 IMGWIRE_DATABASE_PREPARED_LOOKUP=false. Should a prepared run fail anyway outside a
@@ -192,8 +192,13 @@ def _checked(connection) -> None:
 
 
 def _fetch_prepared(connection, sql: str, params: list):
-    """The row, from a prepared statement on psycopg's server-side binding cursor, or None
-    when this connection cannot run one (the caller then uses Django's cursor)."""
+    """The row, from a prepared statement on psycopg's server-side binding cursor, or
+    _NOT_PREPARED when this connection cannot run one (the caller then uses Django's
+    cursor)."""
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if not is_psycopg3:
+        return _NOT_PREPARED
     import psycopg
 
     _checked(connection)
