@@ -102,6 +102,7 @@ class _Compiled:
     converters: tuple  # (position, converters, expression)
     columns: dict  # model -> (field names in concrete order, their positions in a row)
     sqlite_sql: str | None  # ``sql`` with sqlite3's ``?`` placeholders; None off SQLite
+    prepared_sql: str | None  # ``sql`` to prepare, on PostgreSQL through psycopg 3 only
     ids_as_hex: bool  # a UUID id is sent as its hex string (no native UUID column type)
 
 
@@ -147,12 +148,17 @@ def _compile(connection) -> _Compiled:
 
         # What SQLiteCursorWrapper.convert_query does to the SQL on every execute, once.
         sqlite_sql = FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
+    prepared_sql = None
+    if connection.vendor == "postgresql":
+        from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+        prepared_sql = sql if is_psycopg3 else None
     expressions = [select[0] for select in compiler.select[: len(names)]]
     converters = tuple(
         (position, tuple(convs), expression)
         for position, (convs, expression) in compiler.get_converters(expressions).items()
     )
-    return _Compiled(sql, params, converters, columns, sqlite_sql, ids_as_hex)
+    return _Compiled(sql, params, converters, columns, sqlite_sql, prepared_sql, ids_as_hex)
 
 
 def _prepare_ids(values, as_hex: bool, connection) -> list:
@@ -195,11 +201,7 @@ def _fetch_prepared(connection, sql: str, params: list):
     """The row, from a prepared statement on psycopg's server-side binding cursor, or
     _NOT_PREPARED when this connection cannot run one (the caller then uses Django's
     cursor)."""
-    from django.db.backends.postgresql.psycopg_any import is_psycopg3
-
-    if not is_psycopg3:
-        return _NOT_PREPARED
-    import psycopg
+    import psycopg  # prepared_sql is only set where Django runs on psycopg 3
 
     _checked(connection)
     session = connection.connection
@@ -237,8 +239,8 @@ def find_deliverable(organization_id, environment_id, image_id, using=DEFAULT_DB
     if not (connection.queries_logged or connection.execute_wrappers):
         if compiled.sqlite_sql is not None:
             row = _fetch_on_sqlite(connection, compiled.sqlite_sql, params)
-        elif connection.vendor == "postgresql" and settings.IMGWIRE_DATABASE_PREPARED_LOOKUP:
-            row = _fetch_prepared(connection, compiled.sql, params)
+        elif compiled.prepared_sql is not None and settings.IMGWIRE_DATABASE_PREPARED_LOOKUP:
+            row = _fetch_prepared(connection, compiled.prepared_sql, params)
     if row is _NOT_PREPARED:  # seen by query logging and execute wrappers, as any other query
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
