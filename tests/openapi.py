@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jsonschema
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "imgwire-openapi.json"
+REFERENCE = Path(__file__).resolve().parent / "contract" / "imgwire-openapi.json"
 
 
 @cache

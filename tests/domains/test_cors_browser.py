@@ -52,21 +52,12 @@ UPLOAD_SCRIPT = """async ({api, key, image}) => {
 UPLOADED = {"create": 200, "put": 200, "read": 200, "same_image": True}
 
 
-def _unavailable(reason: str):
-    if os.environ.get("IMGWIRE_REQUIRE_BROWSER"):
-        pytest.fail(f"IMGWIRE_REQUIRE_BROWSER is set but {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture
 def chromium(monkeypatch):
-    """A headless Chromium; skips when no browser is installed."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install '.[dev]')")
-    if not CHROMIUM:
-        _unavailable("Chromium is not installed (apt-get install chromium, or IMGWIRE_CHROMIUM)")
+    """A headless Chromium (`make install` installs Debian's); a missing browser fails."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM, "Chromium is not installed (apt-get install chromium, or IMGWIRE_CHROMIUM)"
     # Playwright's sync API keeps an event loop on this thread, which makes Django refuse ORM
     # calls here; nothing async touches the database, so the test's own queries are safe.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -391,8 +391,7 @@ def wait_for_port(server: subprocess.Popen, port: int, deadline_seconds: float =
 @pytest.fixture(scope="module")
 def moto_endpoint(tmp_path_factory):
     executable = Path(sys.executable).with_name("moto_server")
-    if not executable.exists():
-        pytest.skip("moto_server is not installed (pip install 'moto[server]')")
+    assert executable.exists(), "moto_server is not installed (pip install '.[dev]')"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -1,7 +1,6 @@
 """End to end through HTTP: create → PUT → worker → READY (or QUARANTINE with a reason)."""
 
 import hashlib
-from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -9,10 +8,10 @@ from django.core.files.storage import default_storage
 
 from images.models import Image
 from tests import imagegen
+from tests.corpus import CORPUS
 from tests.uploads import create_upload, put_bytes, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 def fetch(tenant, image_id):

@@ -291,7 +291,6 @@ def test_the_file_name_comes_from_content_disposition_or_the_url(source_server, 
 
 @pytest.fixture
 def tls_server(tmp_path):
-    pytest.importorskip("cryptography")
     pki = sourceserver.make_test_pki(tmp_path, "images.test")
     server = SourceServer(sourceserver.tls_context_for(pki["cert"], pki["key"])).start()
     yield server, pki["ca"]

@@ -21,9 +21,9 @@ from images.processing.formats import (
 )
 from images.processing.sandbox import Inspection, SandboxError, inspect_image
 from tests import imagegen
+from tests.corpus import CORPUS, FILES
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-CORPUS_FILES = sorted(p for p in CORPUS.glob("*") if mime_from_filename(p.name))
+CORPUS_FILES = [CORPUS / name for name in FILES if mime_from_filename(name)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -2,7 +2,6 @@
 profiles, source formats, EXIF orientation and animation."""
 
 import io
-from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageOps, ImageStat, JpegImagePlugin
@@ -10,10 +9,8 @@ from PIL import ExifTags, Image, ImageChops, ImageCms, ImageOps, ImageStat, Jpeg
 from images.transform import parse_transform
 from images.transform.engine import SourceInfo, render
 from tests import imagegen
+from tests.corpus import CORPUS
 from tests.images.test_transform_engine import RED, encode, halves, near, run
-
-CORPUS = Path("/work/shared/corpus")
-
 
 # --- output --------------------------------------------------------------------------------
 

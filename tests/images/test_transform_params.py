@@ -139,10 +139,9 @@ def test_every_canonical_name_and_alias_is_accepted_with_a_valid_value(name, can
     assert f"{canonical_name}={spelled}" in transform.canonical().split("&")
 
 
-@pytest.mark.parametrize("name", [n for n, _ in ALL_NAMES])
+# A name whose upper-case spelling is itself a name (an alias) has nothing to refuse.
+@pytest.mark.parametrize("name", [n for n, _ in ALL_NAMES if n.upper() not in ALIASES])
 def test_names_are_case_sensitive(name):
-    if name.upper() in ALIASES:
-        pytest.skip("the upper-case spelling is itself a name")
     assert error((name.upper(), "1")).parameter == name.upper()
 
 
