@@ -79,6 +79,19 @@ def start_embedded_worker() -> dramatiq.Worker | None:
     return _embedded_worker
 
 
+def stop_worker(worker: dramatiq.Worker) -> None:
+    """Stop worker threads and detach them from the broker.
+
+    ``Worker.start()`` registers a middleware on the broker that ``stop()`` leaves behind;
+    a stopped worker's middleware would still add consumers for queues declared later, and
+    each one logs "adding a middleware of the same type twice" when the next worker starts.
+    """
+    worker.stop()
+    broker.middleware[:] = [
+        m for m in broker.middleware if getattr(m, "worker", None) is not worker
+    ]
+
+
 def _start_embedded_scheduler(interval: int) -> None:
     """The embedded default has no scheduler process, so it ticks the reconciler itself."""
     if interval <= 0:

@@ -74,7 +74,7 @@ def developer(db, owner):
 @pytest.fixture
 def stub_worker():
     """Worker threads on the in-process broker; ``run_jobs()`` drains the queues."""
-    from imgwire_site.broker import broker
+    from imgwire_site.broker import broker, stop_worker
 
     broker.flush_all()
     worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
@@ -86,7 +86,7 @@ def stub_worker():
         worker.join()
 
     yield run_jobs
-    worker.stop()
+    stop_worker(worker)
 
 
 def body(response):
