@@ -49,23 +49,47 @@ def env_url(name: str, default: str, schemes: tuple[str, ...]) -> str:
     return value.rstrip("/")
 
 
-def dev_secret(name: str, data_dir: Path, debug: bool) -> str:
-    """The variable's value; in development a random value generated once into the data dir.
+def dev_secret(name: str, data_dir: Path, may_generate: bool) -> str:
+    """The variable's value; on one machine a random value generated once into the data dir.
 
-    Production (DEBUG off) must set it explicitly: a secret that silently changes between
-    machines would invalidate every signed URL and every stored key hash.
+    Installs spread over machines must set it explicitly: a secret that silently differs
+    between machines would invalidate every signed URL and every stored key hash.
     """
     value = env_str(name)
     if value:
         return value
-    if not debug:
-        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
+    if not may_generate:
+        raise ImproperlyConfigured(
+            f"{name} must be set when DEBUG is off and DATABASE_URL is set (every machine "
+            "of the install needs the same value)"
+        )
     path = data_dir / f".{name.lower()}"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def allowed_hosts(listed: str, *urls: str) -> list[str]:
+    """ALLOWED_HOSTS: the comma-separated list given, else the hosts of the install's URLs.
+
+    Loopback names are always admitted: a Host header naming the machine itself cannot
+    point a link at anyone else's server, and health checks and `make run` use them.
+    """
+    if "*" in (h.strip() for h in listed.split(",")):
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS must list host names, not '*': links in emails are built from the "
+            "Host header"
+        )
+    hosts = [h.strip() for h in listed.split(",") if h.strip()]
+    if not hosts:
+        names = [urlsplit(url).hostname for url in urls]
+        hosts = [f"[{n}]" if ":" in n else n for n in names if n]
+    return list(dict.fromkeys([*hosts, *LOOPBACK_HOSTS]))
 
 
 def storage_from_url(url: str, data_dir: Path) -> dict:

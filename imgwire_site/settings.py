@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from domains.dns import cname_target_setting, parse_nameservers
 from images.remote.addresses import parse_allowed_networks
 from imgwire_site.env import (
+    allowed_hosts,
     dev_secret,
     env_bool,
     env_int,
@@ -24,18 +25,27 @@ from imgwire_site.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("IMGWIRE_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = dev_secret("SECRET_KEY", DATA_DIR, DEBUG)
-IMGWIRE_KEY_PEPPER = dev_secret("IMGWIRE_KEY_PEPPER", DATA_DIR, DEBUG)
+DEBUG = env_bool("DEBUG", False)
+# Secrets a single machine may generate for itself: only the embedded default (no
+# DATABASE_URL) keeps all its data on the machine that holds them, so a generated value
+# can never disagree with another web process's. With a shared database they must be set.
+_single_machine = DEBUG or not env_str("DATABASE_URL")
+SECRET_KEY = dev_secret("SECRET_KEY", DATA_DIR, _single_machine)
+IMGWIRE_KEY_PEPPER = dev_secret("IMGWIRE_KEY_PEPPER", DATA_DIR, _single_machine)
 if not DEBUG and len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters when DEBUG is off")
 
 IMGWIRE_PUBLIC_URL = env_url("IMGWIRE_PUBLIC_URL", "http://127.0.0.1:8000", ("http", "https"))
 IMGWIRE_CDN_URL = env_url("IMGWIRE_CDN_URL", f"{IMGWIRE_PUBLIC_URL}/cdn", ("http", "https"))
 
-_hosts = env_str("ALLOWED_HOSTS")
-ALLOWED_HOSTS = [h.strip() for h in _hosts.split(",") if h.strip()] if _hosts else ["*"]
+# Never "*": Django builds absolute links (password resets, invitations) from the Host
+# header, so only the install's own names are served. Connected custom domains are admitted
+# by domains.hosts.CustomDomainMiddleware from the database instead.
+ALLOWED_HOSTS = allowed_hosts(env_str("ALLOWED_HOSTS"), IMGWIRE_PUBLIC_URL, IMGWIRE_CDN_URL)
 CSRF_TRUSTED_ORIGINS = [u for u in {IMGWIRE_PUBLIC_URL} if u.startswith(("http://", "https://"))]
+# Cookies and HSTS follow the scheme the install is reached on: `make run` answers on
+# plain http://127.0.0.1 with DEBUG off, where secure-only cookies would make sign-in fail.
+_https = IMGWIRE_PUBLIC_URL.startswith("https://")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -57,6 +67,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "domains.hosts.CustomDomainMiddleware",  # first: serves connected custom domains' Host
     "django.middleware.security.SecurityMiddleware",
+    # The dashboard's and the admin's static files, served by the app itself (no separate
+    # web server to configure for `make run`; a CDN in front caches them in production).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -134,7 +147,9 @@ if _default_storage["BACKEND"].startswith("storages."):
     _default_storage["OPTIONS"]["transfer_config"] = _transfer
 STORAGES = {
     "default": _default_storage,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Compressed copies (gzip, and brotli where installed) written by collectstatic; no
+    # manifest, so a page renders the same whether or not collectstatic has run (tests).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -250,12 +265,12 @@ CORS_EXPOSE_HEADERS = ["X-Total-Count", "X-Page", "X-Limit", "X-Prev-Page", "X-N
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-environment-id", "idempotency-key"]
 
 # --- Security -------------------------------------------------------------------------
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _https)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _https)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _https and not DEBUG else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _https and not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -121,10 +121,15 @@ def test_only_get_and_head_are_served_on_the_host(photo, domain):
     assert APIClient().post(f"/{photo}", HTTP_HOST=HOST).status_code == 405
 
 
-def test_a_host_that_is_not_connected_passes_through_unchanged(owner, photo, domain):
-    assert on_host(f"/{photo}").status_code == 404  # PENDING: no delivery on the host
+def test_a_host_that_is_not_connected_passes_through_unchanged(settings, owner, photo, domain):
+    # PENDING: not admitted, so ALLOWED_HOSTS refuses the host as any unknown host.
+    assert on_host(f"/{photo}").status_code == 400
     listed = owner.client(owner.server_key, HTTP_HOST=HOST).get("/api/v1/images/")
-    assert listed.status_code == 200  # the ordinary routes, as for any other host
+    assert listed.status_code == 400
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, HOST]
+    assert on_host(f"/{photo}").status_code == 404  # listed, yet no delivery on the host
+    listed = owner.client(owner.server_key, HTTP_HOST=HOST).get("/api/v1/images/")
+    assert listed.status_code == 200  # the ordinary routes, as for any other listed host
     CustomDomain.objects.filter(pk=domain.pk).update(status=CustomDomainStatus.FAILED)
     assert on_host(f"/{photo}").status_code == 404
 
@@ -145,7 +150,7 @@ def test_deleting_the_domain_stops_delivery_on_the_next_request(owner, photo, do
     connect(domain)
     assert on_host(f"/{photo}").status_code == 200
     owner.server.delete("/api/v1/custom_domain/")
-    assert on_host(f"/{photo}").status_code == 404
+    assert on_host(f"/{photo}").status_code == 400  # an unknown host again
 
 
 def test_cdn_url_uses_the_domain_once_it_is_connected(owner, outsider, photo, domain):
