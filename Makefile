@@ -2,18 +2,27 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# upload_url values must point at the server `make run` starts.
-export IMGWIRE_PUBLIC_URL ?= http://$(HOST):$(PORT)
+# Every dependency, direct and transitive, pinned (refresh: `make lock`).
+CONSTRAINTS := constraints.txt
 
-.PHONY: run test install lint bench clean browser
+.PHONY: run test install install-runtime lint bench clean browser lock
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet ".[dev]"
+	$(PIP) install --quiet --upgrade pip
+
+# `make run` needs only what the product runs on.
+$(VENV)/.runtime: pyproject.toml $(CONSTRAINTS) | $(VENV)/bin/python
+	$(PIP) install --quiet -c $(CONSTRAINTS) .
+	touch $@
+
+# Tests add their tools (pytest, moto, Playwright, schemathesis…) and Debian's Chromium.
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) $(VENV)/.runtime
+	$(PIP) install --quiet -c $(CONSTRAINTS) ".[dev]"
 	@$(MAKE) --no-print-directory browser
 	touch $@
 
@@ -24,15 +33,12 @@ browser:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else echo "Install Debian's chromium package (sudo apt-get install chromium)."; exit 1; fi; }
 
+install-runtime: $(VENV)/.runtime
+
 install: $(VENV)/.installed
 
-run: install
-	$(PY) manage.py migrate --noinput
-	@echo "Demo account (organization, environment, keys):"
-	@$(PY) manage.py bootstrap --organization Demo --environment Production \
-		--email demo@example.com --password imgwire-demo --operator
-	@echo "Sign in at $(IMGWIRE_PUBLIC_URL)/dashboard/ (operators: /admin/) as demo@example.com / imgwire-demo"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+run: install-runtime
+	$(PY) scripts/run.py --host $(HOST) --port $(PORT)
 
 test: install
 	$(PY) scripts/run_tests.py
@@ -40,6 +46,10 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Re-resolve every dependency from pyproject.toml into constraints.txt (needs the registry).
+lock:
+	$(PY) scripts/lock.py
 
 bench: install
 	$(PY) bench/uploads.py

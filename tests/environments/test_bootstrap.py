@@ -6,6 +6,8 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from environments.models import BillingPlan, Environment, Membership, Organization
+from keys.models import ApiKey
+from keys.services import api_key_revoke
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +59,39 @@ def test_bootstrap_adds_a_missing_environment_to_an_existing_organization():
 def test_bootstrap_refuses_a_malformed_email():
     with pytest.raises(CommandError):
         bootstrap(organization="Acme", environment="Production", email="nope")
+
+
+def test_bootstrap_with_reuse_keys_prints_the_kept_keys_again_instead_of_minting_more(
+    settings, tmp_path
+):
+    settings.DATA_DIR = tmp_path
+    options = {"organization": "Demo", "environment": "Production", "email": "d@example.com"}
+    first = bootstrap(**options, reuse_keys=True)
+    second = bootstrap(**options, reuse_keys=True)
+    assert second == first
+    assert ApiKey.objects.count() == 2
+    kept = tmp_path / "demo-account.json"
+    assert json.loads(kept.read_text()) == first
+    assert kept.stat().st_mode & 0o777 == 0o600
+
+
+def test_bootstrap_with_reuse_keys_mints_new_keys_when_a_kept_one_was_revoked(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    options = {"organization": "Demo", "environment": "Production", "email": "d@example.com"}
+    first = bootstrap(**options, reuse_keys=True)
+    api_key_revoke(key=ApiKey.objects.get(id=first["server_key_id"]))
+    second = bootstrap(**options, reuse_keys=True)
+    assert second["server_key"] != first["server_key"]
+    assert json.loads((tmp_path / "demo-account.json").read_text()) == second
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {second['server_key']}")
+    assert client.get("/api/v1/images/").status_code == 200
+
+
+def test_bootstrap_with_reuse_keys_ignores_an_unreadable_kept_file(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    (tmp_path / "demo-account.json").write_text('{"server_key": 1')
+    result = bootstrap(
+        organization="Demo", environment="Production", email="d@example.com", reuse_keys=True
+    )
+    assert result["server_key"].startswith("sk_")

@@ -1,5 +1,8 @@
 import json
+import os
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -7,13 +10,17 @@ from django.db import transaction
 from environments.models import Environment, Organization, Role
 from environments.services import environment_create, membership_create, organization_create
 from keys.models import ApiKeyType
-from keys.services import api_key_create
+from keys.services import api_key_authenticate, api_key_create
+
+KEYS_FILE = "demo-account.json"
 
 
 class Command(BaseCommand):
     help = (
         "Create what is missing (organization, environment, user as OWNER), mint a new Server "
-        "key and Client key, and print them as one JSON object on stdout."
+        "key and Client key, and print them as one JSON object on stdout. With --reuse-keys, "
+        f"keys an earlier --reuse-keys run kept in the data folder ({KEYS_FILE}) are printed "
+        "again while they still work."
     )
 
     def add_arguments(self, parser):
@@ -26,9 +33,17 @@ class Command(BaseCommand):
             action="store_true",
             help="Also make the user an operator (Django admin superuser); for the demo.",
         )
+        parser.add_argument(
+            "--reuse-keys",
+            action="store_true",
+            help=f"Print the keys kept in IMGWIRE_DATA_DIR/{KEYS_FILE} if they still work; "
+            "otherwise mint new ones and keep them there (mode 0600). For `make run`.",
+        )
 
     @transaction.atomic
-    def handle(self, *args, organization, environment, email, password, operator, **options):
+    def handle(
+        self, *args, organization, environment, email, password, operator, reuse_keys, **options
+    ):
         if "@" not in email:
             raise CommandError(f"--email must be an email address, got {email!r}")
         User = get_user_model()
@@ -52,22 +67,49 @@ class Command(BaseCommand):
         if env is None:
             env = environment_create(organization=org, name=environment)
 
-        server_key, server_secret = api_key_create(
-            environment=env, name="bootstrap server key", key_type=ApiKeyType.SERVER
-        )
-        client_key, client_secret = api_key_create(
-            environment=env, name="bootstrap client key", key_type=ApiKeyType.CLIENT
-        )
-        self.stdout.write(
-            json.dumps(
-                {
-                    "organization_id": str(org.id),
-                    "environment_id": str(env.id),
-                    "email": user.email,
-                    "server_key": server_secret,
-                    "server_key_id": str(server_key.id),
-                    "client_key": client_secret,
-                    "client_key_id": str(client_key.id),
-                }
-            )
-        )
+        keys_file = Path(settings.DATA_DIR) / KEYS_FILE
+        account = _kept_account(keys_file, env) if reuse_keys else None
+        if account is None:
+            account = _mint_account(org, env, user)
+            if reuse_keys:
+                _keep(keys_file, account)
+        self.stdout.write(json.dumps(account))
+
+
+def _mint_account(org, env, user) -> dict:
+    server_key, server_secret = api_key_create(
+        environment=env, name="bootstrap server key", key_type=ApiKeyType.SERVER
+    )
+    client_key, client_secret = api_key_create(
+        environment=env, name="bootstrap client key", key_type=ApiKeyType.CLIENT
+    )
+    return {
+        "organization_id": str(org.id),
+        "environment_id": str(env.id),
+        "email": user.email,
+        "server_key": server_secret,
+        "server_key_id": str(server_key.id),
+        "client_key": client_secret,
+        "client_key_id": str(client_key.id),
+    }
+
+
+def _kept_account(path: Path, env) -> dict | None:
+    """The kept account if both its keys still authenticate in this environment."""
+    try:
+        account = json.loads(path.read_text())
+        secrets = (account["server_key"], account["client_key"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    for secret, key_type in zip(secrets, (ApiKeyType.SERVER, ApiKeyType.CLIENT), strict=True):
+        key = api_key_authenticate(secret) if isinstance(secret, str) else None
+        if key is None or key.environment_id != env.id or key.key_type != key_type:
+            return None
+    return account
+
+
+def _keep(path: Path, account: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(account, file, indent=2)
