@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from environments.models import BillingPlan, Environment, Membership, Organization, Role
 from environments.quotas import add_one_month
+from keys.signing import signing_secret_create
 
 UNLIMITED_PLAN_NAME = "Unlimited"
 
@@ -38,8 +39,13 @@ def organization_create(*, name: str, owner=None, environment_name: str = "Produ
     return organization
 
 
+@transaction.atomic
 def environment_create(*, organization: Organization, name: str, is_default: bool = False):
-    return Environment.objects.create(organization=organization, name=name, is_default=is_default)
+    environment = Environment.objects.create(
+        organization=organization, name=name, is_default=is_default
+    )
+    signing_secret_create(environment=environment)
+    return environment
 
 
 def membership_create(*, organization: Organization, user, role: str) -> Membership:

@@ -14,6 +14,12 @@ environment_patterns = [
     path("keys/new/", key_views.key_create, name="key-create"),
     path("keys/<uuid:key_id>/", key_views.key_edit, name="key-edit"),
     path("keys/<uuid:key_id>/revoke/", key_views.key_revoke, name="key-revoke"),
+    path("keys/signing-secret/", key_views.signing_secret_show, name="signing-secret"),
+    path(
+        "keys/signing-secret/rotate/",
+        key_views.signing_secret_rotate_view,
+        name="signing-secret-rotate",
+    ),
     path("images/", image_views.image_list, name="images"),
     path("images/upload/", image_views.upload_page, name="image-upload"),
     path("images/upload/credentials/", image_views.upload_credentials, name="upload-credentials"),

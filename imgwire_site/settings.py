@@ -34,6 +34,15 @@ SECRET_KEY = dev_secret("SECRET_KEY", DATA_DIR, _single_machine)
 IMGWIRE_KEY_PEPPER = dev_secret("IMGWIRE_KEY_PEPPER", DATA_DIR, _single_machine)
 if not DEBUG and len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters when DEBUG is off")
+# Keys that encrypt secrets stored for reading back (keys/crypto.py), newest first. Without
+# them, one derived from SECRET_KEY: set them explicitly so SECRET_KEY can rotate alone.
+IMGWIRE_ENCRYPTION_KEYS = tuple(
+    k.strip() for k in env_str("IMGWIRE_ENCRYPTION_KEYS").split(",") if k.strip()
+) or (SECRET_KEY,)
+# How long a rotated signing secret keeps verifying signatures beside the new one.
+IMGWIRE_SIGNING_SECRET_OVERLAP_SECONDS = env_int(
+    "IMGWIRE_SIGNING_SECRET_OVERLAP_SECONDS", 3600, minimum=0
+)
 
 IMGWIRE_PUBLIC_URL = env_url("IMGWIRE_PUBLIC_URL", "http://127.0.0.1:8000", ("http", "https"))
 IMGWIRE_CDN_URL = env_url("IMGWIRE_CDN_URL", f"{IMGWIRE_PUBLIC_URL}/cdn", ("http", "https"))

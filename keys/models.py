@@ -95,3 +95,50 @@ class UploadToken(models.Model):
 
     def __str__(self) -> str:
         return f"upload token {self.id}"
+
+
+class SigningSecretQuerySet(models.QuerySet):
+    def for_environment(self, environment):
+        return self.filter(environment=environment)
+
+    def current(self):
+        return self.filter(valid_until__isnull=True)
+
+    def usable(self, now=None):
+        """The current secret and any rotated one still inside its overlap."""
+        now = now or timezone.now()
+        return self.filter(models.Q(valid_until__isnull=True) | models.Q(valid_until__gt=now))
+
+
+class SigningSecret(models.Model):
+    """The environment's signing secret: what Uploadcare calls the secret key and ImageKit
+    the private key. Stored encrypted (keys/crypto.py), never in plain text.
+
+    ``valid_until`` is empty for the current secret; rotation sets it on the old one to the
+    end of the overlap, during which signatures made with either are accepted.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    environment = models.ForeignKey(
+        "environments.Environment", on_delete=models.CASCADE, related_name="signing_secrets"
+    )
+    ciphertext = models.TextField()
+    last4 = models.CharField(max_length=4)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SigningSecretQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            # Two concurrent rotations cannot both leave a current secret.
+            models.UniqueConstraint(
+                fields=["environment"],
+                condition=models.Q(valid_until__isnull=True),
+                name="one_current_signing_secret",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"signing secret …{self.last4}"

@@ -1,12 +1,14 @@
 """Dashboard pages for API keys (OWNER/ADMIN only)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 
 from imgwire_site.dashboard import member_view
 from keys.forms import ClientPolicyForm, KeyCreateForm
-from keys.models import ApiKey, ApiKeyType
+from keys.models import ApiKey, ApiKeyType, SigningSecret
 from keys.services import api_key_create, api_key_policy_update, api_key_revoke
+from keys.signing import signing_secret_reveal, signing_secret_rotate
 
 # Keys the dashboard mints for its own uploader; listed apart so nobody revokes one by
 # mistake thinking it is theirs (revoking is harmless: the next upload mints another).
@@ -16,7 +18,39 @@ DASHBOARD_UPLOADER_PREFIX = "Dashboard uploader"
 @member_view(manage=True)
 def key_list(request):
     keys = ApiKey.objects.for_environment(request.environment).active()
-    return render(request, "dashboard/keys.html", {"keys": keys})
+    secrets = list(SigningSecret.objects.for_environment(request.environment).usable())
+    context = {
+        "keys": keys,
+        "signing_secret": next((s for s in secrets if s.valid_until is None), None),
+        "previous_signing_secret": next((s for s in secrets if s.valid_until), None),
+    }
+    return render(request, "dashboard/keys.html", context)
+
+
+@member_view(manage=True)
+def signing_secret_show(request):
+    """POST only (a CSRF-checked action, never a link a crawler or prefetch could follow)."""
+    if request.method != "POST":
+        return redirect("keys", environment_id=request.environment.id)
+    secret = signing_secret_reveal(environment=request.environment)
+    response = render(request, "dashboard/signing_secret.html", {"secret": secret})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@member_view(manage=True)
+def signing_secret_rotate_view(request):
+    """GET asks for confirmation; POST rotates, then redirects (a reload rotates nothing)."""
+    if request.method != "POST":
+        return render(request, "dashboard/signing_secret_rotate.html")
+    signing_secret_rotate(environment=request.environment)
+    messages.success(
+        request,
+        "A new signing secret was made. The previous one keeps working for "
+        f"{settings.IMGWIRE_SIGNING_SECRET_OVERLAP_SECONDS // 60} minutes: move your backends "
+        "to the new one now.",
+    )
+    return redirect("keys", environment_id=request.environment.id)
 
 
 @member_view(manage=True)

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from environments.models import BillingPlan, Environment, Membership, Organization
 from keys.models import ApiKey
 from keys.services import api_key_revoke
+from keys.signing import signing_secret_reveal
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +96,9 @@ def test_bootstrap_with_reuse_keys_ignores_an_unreadable_kept_file(settings, tmp
         organization="Demo", environment="Production", email="d@example.com", reuse_keys=True
     )
     assert result["server_key"].startswith("sk_")
+
+
+def test_bootstrap_prints_the_environments_signing_secret():
+    result = bootstrap(organization="Acme", environment="Production", email="a@acme.test")
+    environment = Environment.objects.get(id=result["environment_id"])
+    assert result["signing_secret"] == signing_secret_reveal(environment=environment)

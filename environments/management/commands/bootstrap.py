@@ -11,6 +11,7 @@ from environments.models import Environment, Organization, Role
 from environments.services import environment_create, membership_create, organization_create
 from keys.models import ApiKeyType
 from keys.services import api_key_authenticate, api_key_create
+from keys.signing import signing_secret_reveal
 
 KEYS_FILE = "demo-account.json"
 
@@ -18,7 +19,8 @@ KEYS_FILE = "demo-account.json"
 class Command(BaseCommand):
     help = (
         "Create what is missing (organization, environment, user as OWNER), mint a new Server "
-        "key and Client key, and print them as one JSON object on stdout. With --reuse-keys, "
+        "key and Client key, and print them with the environment's signing secret as one JSON "
+        "object on stdout. With --reuse-keys, "
         f"keys an earlier --reuse-keys run kept in the data folder ({KEYS_FILE}) are printed "
         "again while they still work."
     )
@@ -71,8 +73,10 @@ class Command(BaseCommand):
         account = _kept_account(keys_file, env) if reuse_keys else None
         if account is None:
             account = _mint_account(org, env, user)
-            if reuse_keys:
-                _keep(keys_file, account)
+        # The current one, whatever was kept: a rotation in the dashboard replaces it.
+        account["signing_secret"] = signing_secret_reveal(environment=env)
+        if reuse_keys:
+            _keep(keys_file, account)
         self.stdout.write(json.dumps(account))
 
 
