@@ -9,6 +9,7 @@ with IMGWIRE_REQUIRE_SERVICES=1 (CI) a missing service fails the run instead.
 """
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -100,6 +101,9 @@ def main() -> int:
                     "AWS_SECRET_ACCESS_KEY": "testing",
                     "IMGWIRE_BROKER_URL": url,
                     "IMGWIRE_TEST_BROKER": name,
+                    # A shared database means several machines: they need set secrets.
+                    "SECRET_KEY": secrets.token_urlsafe(48),
+                    "IMGWIRE_KEY_PEPPER": secrets.token_urlsafe(32),
                 }
                 status |= pytest(["-m", "services", "tests/services", "--create-db", *extra], env)
         finally:
