@@ -13,6 +13,7 @@ environment_patterns = [
     path("keys/", key_views.key_list, name="keys"),
     path("keys/new/", key_views.key_create, name="key-create"),
     path("keys/<uuid:key_id>/", key_views.key_edit, name="key-edit"),
+    path("keys/<uuid:key_id>/created/", key_views.key_created, name="key-created"),
     path("keys/<uuid:key_id>/revoke/", key_views.key_revoke, name="key-revoke"),
     path("keys/signing-secret/", key_views.signing_secret_show, name="signing-secret"),
     path(

@@ -66,11 +66,24 @@ def key_create(request):
                 key_type=form.cleaned_data["key_type"],
                 **(policy_form.policy() if is_client else {}),
             )
-            # Rendered once, never stored: the response is marked uncacheable below.
-            response = render(request, "dashboard/key_created.html", {"key": key, "secret": secret})
-            response["Cache-Control"] = "no-store"
-            return response
+            # Post/Redirect/Get: a reload of the result must not mint a second key. The
+            # secret waits in the session for the one page that shows it, which removes it.
+            request.session[_shown_once(key.id)] = secret
+            return redirect("key-created", environment_id=request.environment.id, key_id=key.id)
     return render(request, "dashboard/key_form.html", {"form": form, "policy_form": policy_form})
+
+
+def _shown_once(key_id) -> str:
+    return f"new_key_secret:{key_id}"
+
+
+@member_view(manage=True)
+def key_created(request, key_id):
+    key = _key(request, key_id)
+    secret = request.session.pop(_shown_once(key.id), None)
+    response = render(request, "dashboard/key_created.html", {"key": key, "secret": secret})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _key(request, key_id) -> ApiKey:

@@ -17,6 +17,7 @@ def test_it_creates_a_client_key_and_shows_its_secret_once(owner):
             "policy-allowed_mime_types": ["image/png"],
             "policy-maximum_pending_uploads": "10",
         },
+        follow=True,
     )
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
@@ -34,9 +35,39 @@ def test_it_creates_a_client_key_and_shows_its_secret_once(owner):
 
 def test_it_creates_a_server_key_without_a_policy(owner):
     response = signed_in(owner.user).post(
-        f"/dashboard/{owner.environment.id}/keys/new/", {"name": "backend", "key_type": "SERVER"}
+        f"/dashboard/{owner.environment.id}/keys/new/",
+        {"name": "backend", "key_type": "SERVER"},
+        follow=True,
     )
     assert response.context["secret"].startswith("sk_")
+
+
+def test_reloading_the_page_after_creating_a_key_mints_nothing_and_shows_no_secret(owner):
+    client = signed_in(owner.user)
+    before = ApiKey.objects.count()
+    created = client.post(
+        f"/dashboard/{owner.environment.id}/keys/new/", {"name": "backend", "key_type": "SERVER"}
+    )
+    assert created.status_code == 302  # Post/Redirect/Get
+    shown = client.get(created["Location"])
+    secret = shown.context["secret"]
+    assert secret.startswith("sk_") and secret.encode() in shown.content
+    assert shown["Cache-Control"] == "no-store"
+    reloaded = client.get(created["Location"])
+    assert reloaded.status_code == 200
+    assert secret.encode() not in reloaded.content
+    assert b"shown once and cannot be shown again" in reloaded.content
+    assert ApiKey.objects.count() == before + 1
+    assert api_key_authenticate(secret).name == "backend"
+
+
+def test_another_member_cannot_collect_a_new_keys_secret(owner, admin_user):
+    created = signed_in(owner.user).post(
+        f"/dashboard/{owner.environment.id}/keys/new/", {"name": "backend", "key_type": "SERVER"}
+    )
+    other = signed_in(admin_user).get(created["Location"])
+    assert other.status_code == 200
+    assert other.context["secret"] is None
 
 
 def test_it_refuses_a_client_policy_outside_the_limits(owner):
