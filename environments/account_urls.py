@@ -9,5 +9,11 @@ urlpatterns = [
     path("login/", account_views.ThrottledLoginView.as_view(), name="login"),
     path("signup/", account_views.signup, name="signup"),
     path("invitations/<str:token>/", account_views.invitation_accept, name="invitation-accept"),
+    # Before Django's own: the same view, and a successful reset lifts the sign-in lockout.
+    path(
+        "reset/<uidb64>/<token>/",
+        account_views.UnlockingPasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("", include("django.contrib.auth.urls")),
 ]

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordResetConfirmView
 from django.db import transaction
 from django.db.models import F
 from django.http import Http404
@@ -63,6 +63,20 @@ def sign_in_failure_record(request, username: str) -> None:
 
 def sign_in_failures_clear(request, username: str) -> None:
     SignInFailure.objects.filter(**_counter_key(request, username)).delete()
+
+
+def sign_in_failures_clear_for_user(user) -> None:
+    """A password reset proves control of the account: lift its lockout from every address
+    (the lockout message tells people to reset, so the reset must be what unlocks)."""
+    names = {name.strip().lower() for name in (user.get_username(), user.email) if name}
+    SignInFailure.objects.filter(username__in=names).delete()
+
+
+class UnlockingPasswordResetConfirmView(PasswordResetConfirmView):
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        sign_in_failures_clear_for_user(form.user)
+        return response
 
 
 class ThrottledLoginView(LoginView):

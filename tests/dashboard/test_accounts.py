@@ -82,6 +82,29 @@ def test_it_locks_out_a_username_from_an_address_after_repeated_failures(owner):
     assert response.status_code == 302
 
 
+def test_a_password_reset_lifts_the_lockout_it_recommends(owner):
+    client = Client()
+    for _ in range(MAX_FAILURES):
+        client.post("/accounts/login/", {"username": "owner@example.com", "password": "no"})
+    locked = client.post(
+        "/accounts/login/", {"username": "owner@example.com", "password": "pw-ownerownerowner"}
+    )
+    assert locked.status_code == 429 and b"reset your password" in locked.content
+    client.post("/accounts/password_reset/", {"email": "owner@example.com"})
+    link = re.search(r"https?://[^/\s]+(/accounts/reset/\S+)", mail.outbox[-1].body).group(1)
+    form = client.get(link, follow=True)  # Django moves the token into the session first
+    new_password = "a-brand-new-pass-phrase"
+    done = client.post(
+        form.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password}
+    )
+    assert done.status_code == 302 and done.url == "/accounts/reset/done/"
+    signed = client.post(
+        "/accounts/login/", {"username": "owner@example.com", "password": new_password}
+    )
+    assert signed.status_code == 302
+    assert signed.url == "/dashboard/"
+
+
 def test_it_emails_a_password_reset_link(owner):
     response = Client().post("/accounts/password_reset/", {"email": "owner@example.com"})
     assert response.status_code == 302
