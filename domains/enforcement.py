@@ -15,7 +15,7 @@ Everything else (server keys, dashboard sessions, other paths) gets no CORS head
 
 import re
 
-from domains.cors import origin_allowed
+from domains.cors import origin_allowed, parse_origin
 from domains.models import CorsOrigin
 from imgwire_site.api.errors import ResourceNotAuthorizedError
 
@@ -39,11 +39,12 @@ def client_origin_check(request) -> None:
     """Refuse a Client-Key browser call from an origin its environment does not list.
 
     Called first thing in the views Client Keys may use. Requests without an Origin
-    header (servers, mobile apps) and other credentials are not subject to it.
+    header (servers, mobile apps), from Imgwire's own origin, and with other credentials
+    are not subject to it.
     """
     origin = request.headers.get("Origin")
     access = request.auth
-    if origin is None or not access.is_client_key:
+    if origin is None or not access.is_client_key or _same_origin(request, origin):
         return
     patterns = CorsOrigin.objects.for_environment(access.environment).patterns()
     if patterns and not origin_allowed(origin, patterns):
@@ -52,6 +53,14 @@ def client_origin_check(request) -> None:
             "add a matching pattern with POST /api/v1/cors_origins/ (Server Key or admin)."
         )
     setattr(getattr(request, "_request", request), _ALLOWED_ATTRIBUTE, True)
+
+
+def _same_origin(request, origin: str) -> bool:
+    """A page of Imgwire's own (the dashboard's uploader) is not a cross-origin caller:
+    browsers send Origin on same-origin POSTs too, but the environment's CORS list is about
+    which other sites may use its keys. Only Imgwire serves pages on its own origin."""
+    own = parse_origin(f"{request.scheme}://{request.get_host()}")
+    return own is not None and parse_origin(origin) == own
 
 
 def _is_preflight_for_browser_endpoint(request) -> bool:

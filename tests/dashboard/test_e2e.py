@@ -1,6 +1,6 @@
 """One walk through the dashboard in a real Chromium: sign up, create an organization and
-a Client key, drop two images on the uploader, watch them become READY, delete one, then
-invite a developer who cannot see key management.
+a Client key, list a CORS origin, drop two images on the uploader, watch them become READY,
+delete one, then invite a developer who cannot see key management.
 
 The drop is synthetic: a DataTransfer built in the page from fetched bytes, dispatched as
 a ``drop`` event on the drop zone (the same handler a real drag-and-drop reaches)."""
@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.core import mail
 
+from domains.services import cors_origin_create
+from environments.models import Environment
 from images.models import Image, ImageStatus
 from tests.imagegen import jpeg, png_rgba
 
@@ -61,6 +63,9 @@ def _walk(browser, base: str, pages: list) -> None:
     owner.click("button:has-text('Create key')")
     assert owner.inner_text("#secret").startswith("ck_")
 
+    # Any CORS list at all once refused the uploader: its page is on Imgwire's own origin.
+    environment = Environment.objects.get(id=environment_url.rstrip("/").rsplit("/", 1)[-1])
+    cors_origin_create(environment=environment, pattern="app.example.com")
     owner.goto(environment_url + "images/upload/")
     files = [
         ["one.jpg", "image/jpeg", base64.b64encode(jpeg(320, 240)).decode()],

@@ -236,3 +236,12 @@ def test_a_refused_origin_does_not_spend_an_upload_token(restricted):
     assert response.status_code == 403
     token.refresh_from_db()
     assert token.used_at is None
+
+
+def test_imgwires_own_origin_is_not_cross_origin_whatever_the_list_says(restricted):
+    # The dashboard's uploader runs on Imgwire's own origin (the test client's host).
+    response = upload_from(restricted.browser, "http://testserver")
+    assert response.status_code == 200, response.content
+    assert ACAO not in response  # same-origin: no CORS headers needed
+    assert upload_from(restricted.browser, "http://testserver:8080").status_code == 403
+    assert upload_from(restricted.browser, "https://testserver").status_code == 403
