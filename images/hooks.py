@@ -1,12 +1,12 @@
 """Inbound notifications from the object store (direct-to-S3 upload completion)."""
 
-import json
-
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from images.services.direct import s3_events_receive, token_is_valid
+from imgwire_site.api.errors import RequestValidationError
+from imgwire_site.api.parsers import loads_strictly
 
 MAX_EVENT_BODY = 1024 * 1024
 
@@ -34,8 +34,18 @@ def s3_events(request):
             status=413,
         )
     try:
-        completed = s3_events_receive(json.loads(request.body or b"null"))
-    except (ValueError, UnicodeDecodeError) as error:
+        # Strict decoding with bounded nesting: a deep body would raise RecursionError.
+        payload = loads_strictly(request.body) if request.body else None
+        completed = s3_events_receive(payload)
+    except RequestValidationError as refusal:
+        return JsonResponse(
+            {
+                "detail": f"Not an S3 event notification: {refusal.errors[0]['msg']}",
+                "error_type": "BadRequestError",
+            },
+            status=400,
+        )
+    except ValueError as error:
         return JsonResponse(
             {"detail": f"Not an S3 event notification: {error}", "error_type": "BadRequestError"},
             status=400,

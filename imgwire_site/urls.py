@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/metrics/", include("metrics.urls")),
     path("api/v1/cors_origins/", include("domains.urls")),
     path("api/v1/custom_domain/", include("domains.urls_custom_domain")),
+    path("uploadcare/", include("images.compat.uploadcare.urls")),
     path(
         "api/v1/openapi-server.json",
         SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),
@@ -32,3 +33,9 @@ urlpatterns = [
     # The delivery view, under the path of IMGWIRE_CDN_URL's default ({PUBLIC_URL}/cdn).
     path("cdn/<str:organization_id>/<str:environment_id>/<str:image_ref>", deliver, name="deliver"),
 ]
+
+# Errors Django answers itself (no route, SuspiciousOperation, uncaught exception) keep the
+# JSON error shape under the API's paths (imgwire_site/views.py).
+handler400 = "imgwire_site.views.bad_request"
+handler404 = "imgwire_site.views.not_found"
+handler500 = "imgwire_site.views.server_error"

@@ -4,7 +4,12 @@ Validation problems answer 422 with ``{"detail": [{"loc", "msg", "type"}]}``; do
 answer ``{"detail": "<sentence>", "error_type": "<Name>"}``.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -129,6 +134,15 @@ def flatten_validation_errors(detail, loc: list) -> list[dict]:
     return errors
 
 
+def too_large_detail() -> str:
+    from django.conf import settings
+
+    return (
+        f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes, the "
+        "most this endpoint reads."
+    )
+
+
 def _domain(exc, message: str, headers: dict | None = None) -> Response:
     """``exc`` is a DomainError class or instance (an instance may carry its own type)."""
     return Response(
@@ -187,6 +201,10 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, exceptions.Throttled):
         return _domain(RateLimitedError, str(exc.detail), {"Retry-After": str(int(exc.wait or 1))})
+    if isinstance(exc, RequestDataTooBig):  # request.data read a body over the memory limit
+        return _domain(PayloadTooLargeError, too_large_detail())
+    if isinstance(exc, SuspiciousOperation | BadRequest):  # e.g. too many query parameters
+        return _domain(DomainError, f"The request cannot be processed: {exc}")
     if isinstance(exc, exceptions.APIException):
         return Response(
             {"detail": str(exc.detail), "error_type": type(exc).__name__},

@@ -1,0 +1,51 @@
+"""The edge check of the text a request brings outside its body (imgwire_site/api/text.py).
+
+A middleware rather than a DRF hook because the text is read before any view runs: the
+session middleware looks up the Cookie's session id, DRF's authentication the
+Authorization header's key, the sign-in view the posted username.
+"""
+
+from django.core.exceptions import BadRequest
+from django.http import JsonResponse
+from django.views import defaults
+
+from imgwire_site.api.text import form_problems, header_problems, query_problems
+
+
+def _raw_query(meta) -> bytes:
+    query = meta.get("QUERY_STRING", "")
+    try:
+        return query.encode("latin-1")  # WSGI: the raw bytes, one character each
+    except UnicodeEncodeError:
+        return query.encode("utf-8")  # ASGI: Django has already decoded it as UTF-8
+
+
+# The Resource API answers 422 in its validation shape; the pages people post forms to
+# answer Django's 400 page.
+API_PATH_PREFIX = "/api/"
+FORM_PATH_PREFIXES = ("/dashboard/", "/accounts/", "/admin/")
+
+
+class RequestTextMiddleware:
+    """Under /api/ and the form pages only. The other machine paths parse what they take
+    against their own grammar (signatures, UUIDs, transformation parameters, host names)
+    and answer in their own shapes; /uploadcare/ keeps its vendor's error shape and its
+    own multipart limits, so its body must reach it untouched."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        api = request.path_info.startswith(API_PATH_PREFIX)
+        if not api and not request.path_info.startswith(FORM_PATH_PREFIXES):
+            return self.get_response(request)
+        problems = header_problems(request.META) + query_problems(_raw_query(request.META))
+        if not problems and not api and request.method == "POST":
+            # CsrfViewMiddleware reads this body anyway, and the sign-in view looks its
+            # username up before any form runs. (JSON bodies are the parser's.)
+            problems = form_problems(request.POST)
+        if not problems:
+            return self.get_response(request)
+        if api:
+            return JsonResponse({"detail": problems}, status=422)
+        return defaults.bad_request(request, BadRequest(problems[0]["msg"]))
