@@ -4,8 +4,7 @@ Server keys and OWNER/ADMIN members manage them; DEVELOPER members may read them
 "read settings"); Client keys may do neither.
 """
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,10 +16,10 @@ from domains.serializers import (
 )
 from domains.services import cors_origin_create, cors_origin_delete, cors_origin_update
 from imgwire_site.api.errors import ResourceNotFoundError
-from imgwire_site.api.pagination import paginate
+from imgwire_site.api.pagination import PAGINATION_PARAMETERS, paginate
+from imgwire_site.api.schema import answers, path_id, sdk
 from imgwire_site.api.views import (
     ENVIRONMENT_HEADER,
-    PAGINATION_PARAMETERS,
     STRING_MAP,
     environment_of,
     path_uuid,
@@ -29,15 +28,11 @@ from imgwire_site.api.views import (
 from keys.permissions import ManagerOnly, ServerKeyOrMember
 
 TAGS = ["CORS Origins"]
-PAGINATION_HEADERS = [
-    OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200], description=d)
-    for name, d in (
-        ("X-Total-Count", "Total number of items matching the request."),
-        ("X-Page", "Current page number."),
-        ("X-Limit", "Maximum number of items returned per page."),
-        ("X-Prev-Page", "Previous page number, or null when there is no previous page."),
-        ("X-Next-Page", "Next page number, or null when there is no next page."),
-    )
+CORS_ORIGIN_ID = path_id("cors_origin_id", "CORS origin")
+DUPLICATE = "The environment already has this pattern (in its canonical form)."
+EXAMPLES = [
+    OpenApiExample("One host", value={"pattern": "https://app.example.com"}, request_only=True),
+    OpenApiExample("Every subdomain", value={"pattern": "*.example.com"}, request_only=True),
 ]
 
 
@@ -51,8 +46,9 @@ class _ReadForMembersWriteForManagers(APIView):
 class CorsOriginListView(_ReadForMembersWriteForManagers):
     @extend_schema(
         operation_id="list_cors_origins_api_v1_cors_origins__get",
-        parameters=[*PAGINATION_PARAMETERS, ENVIRONMENT_HEADER, *PAGINATION_HEADERS],
-        responses={200: CorsOriginSerializer(many=True)},
+        extensions=sdk("corsOrigins", "list", paginated=True),
+        parameters=[*PAGINATION_PARAMETERS, ENVIRONMENT_HEADER],
+        responses=answers(CorsOriginSerializer(many=True)),
         tags=TAGS,
     )
     def get(self, request):
@@ -62,9 +58,16 @@ class CorsOriginListView(_ReadForMembersWriteForManagers):
 
     @extend_schema(
         operation_id="create_cors_origin_api_v1_cors_origins__post",
+        extensions=sdk("corsOrigins", "create"),
         parameters=[ENVIRONMENT_HEADER],
         request=CorsOriginCreateSerializer,
-        responses={200: CorsOriginSerializer},
+        examples=EXAMPLES,
+        responses=answers(
+            CorsOriginSerializer,
+            409,
+            413,
+            when={409: f"{DUPLICATE} Or it already has the most CORS origins allowed (100)."},
+        ),
         tags=TAGS,
     )
     def post(self, request):
@@ -78,8 +81,9 @@ class CorsOriginListView(_ReadForMembersWriteForManagers):
 class CorsOriginDetailView(_ReadForMembersWriteForManagers):
     @extend_schema(
         operation_id="get_cors_origin_by_id_api_v1_cors_origins__cors_origin_id__get",
-        parameters=[ENVIRONMENT_HEADER],
-        responses={200: CorsOriginSerializer},
+        extensions=sdk("corsOrigins", "retrieve"),
+        parameters=[CORS_ORIGIN_ID, ENVIRONMENT_HEADER],
+        responses=answers(CorsOriginSerializer, 404),
         tags=TAGS,
     )
     def get(self, request, cors_origin_id: str):
@@ -96,9 +100,11 @@ class CorsOriginDetailView(_ReadForMembersWriteForManagers):
 
     @extend_schema(
         operation_id="update_cors_origin_by_id_api_v1_cors_origins__cors_origin_id__patch",
-        parameters=[ENVIRONMENT_HEADER],
+        extensions=sdk("corsOrigins", "update"),
+        parameters=[CORS_ORIGIN_ID, ENVIRONMENT_HEADER],
         request=CorsOriginUpdateSerializer,
-        responses={200: CorsOriginSerializer},
+        examples=EXAMPLES,
+        responses=answers(CorsOriginSerializer, 404, 409, 413, when={409: DUPLICATE}),
         tags=TAGS,
     )
     def patch(self, request, cors_origin_id: str):
@@ -112,8 +118,9 @@ class CorsOriginDetailView(_ReadForMembersWriteForManagers):
 
     @extend_schema(
         operation_id="delete_cors_origin_by_id_api_v1_cors_origins__cors_origin_id__delete",
-        parameters=[ENVIRONMENT_HEADER],
-        responses={200: OpenApiResponse(response=STRING_MAP)},
+        extensions=sdk("corsOrigins", "delete"),
+        parameters=[CORS_ORIGIN_ID, ENVIRONMENT_HEADER],
+        responses=answers(STRING_MAP, 404),
         tags=TAGS,
     )
     def delete(self, request, cors_origin_id: str):

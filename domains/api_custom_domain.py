@@ -4,7 +4,7 @@ Server keys and OWNER/ADMIN members manage it; DEVELOPER members may read it (th
 settings"); Client keys may do neither.
 """
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,10 +15,12 @@ from domains.custom_domains import (
     custom_domain_test_connection,
 )
 from domains.serializers import CustomDomainCreateSerializer, CustomDomainSerializer
+from imgwire_site.api.schema import answers, sdk
 from imgwire_site.api.views import ENVIRONMENT_HEADER, STRING_MAP, environment_of, validated
 from keys.permissions import ManagerOnly, ServerKeyOrMember
 
 TAGS = ["Custom Domain"]
+NONE_YET = "This environment has no custom domain."
 
 
 class CustomDomainView(APIView):
@@ -29,8 +31,9 @@ class CustomDomainView(APIView):
 
     @extend_schema(
         operation_id="get_custom_domain_api_v1_custom_domain__get",
+        extensions=sdk("customDomain", "retrieve"),
         parameters=[ENVIRONMENT_HEADER],
-        responses={200: CustomDomainSerializer},
+        responses=answers(CustomDomainSerializer, 404, when={404: NONE_YET}),
         tags=TAGS,
     )
     def get(self, request):
@@ -38,9 +41,23 @@ class CustomDomainView(APIView):
 
     @extend_schema(
         operation_id="create_custom_domain_api_v1_custom_domain__post",
+        extensions=sdk("customDomain", "create"),
         parameters=[ENVIRONMENT_HEADER],
         request=CustomDomainCreateSerializer,
-        responses={200: CustomDomainSerializer},
+        examples=[
+            OpenApiExample("A subdomain", value={"hostname": "img.example.com"}, request_only=True)
+        ],
+        responses=answers(
+            CustomDomainSerializer,
+            402,
+            409,
+            413,
+            when={
+                402: "The plan does not include custom domains.",
+                409: "This environment already has a custom domain, or another environment "
+                "has this host name.",
+            },
+        ),
         tags=TAGS,
     )
     def post(self, request):
@@ -52,8 +69,9 @@ class CustomDomainView(APIView):
 
     @extend_schema(
         operation_id="delete_custom_domain_api_v1_custom_domain__delete",
+        extensions=sdk("customDomain", "delete"),
         parameters=[ENVIRONMENT_HEADER],
-        responses={200: OpenApiResponse(response=STRING_MAP)},
+        responses=answers(STRING_MAP, 404, when={404: NONE_YET}),
         tags=TAGS,
     )
     def delete(self, request):
@@ -66,9 +84,10 @@ class CustomDomainTestConnectionView(APIView):
 
     @extend_schema(
         operation_id="test_custom_domain_connection_api_v1_custom_domain_test_connection_post",
+        extensions=sdk("customDomain", "testConnection"),
         parameters=[ENVIRONMENT_HEADER],
         request=None,
-        responses={200: CustomDomainSerializer},
+        responses=answers(CustomDomainSerializer, 404, when={404: NONE_YET}),
         tags=TAGS,
     )
     def post(self, request):

@@ -11,6 +11,76 @@ from domains.models import (
 )
 from imgwire_site.api.fields import StrictCharField
 
+# The shapes domains.cors and domains.hostnames accept, as patterns the OpenAPI document
+# can carry. They are necessary, not sufficient (IDNA, lengths after punycode, reserved
+# names are checked by the parsers, which say why): tests/test_openapi_constraints.py
+# checks that every value the parsers accept matches.
+# Escapes, not characters: the same text is a Python and an ECMA-262 regular expression.
+_SEPARATOR = r"[.\u3002\uff0e\uff61]"  # the dots IDNA splits labels on
+# Neither separators (so a name splits into labels one way only: no backtracking blow-up
+# in a client's validator), nor blanks and C1 controls (both parsers refuse them).
+_NON_ASCII = r"[^\u0000-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u3002\uff0e\uff61]"
+
+
+def _label(ascii_chars: str) -> str:
+    """An ASCII label (no hyphen at either end, 1-63 characters), or any label with a
+    non-ASCII character (its length and hyphens are judged on the punycode form)."""
+    ascii_label = f"[{ascii_chars}](?:[{ascii_chars}-]{{0,61}}[{ascii_chars}])?"
+    return f"(?:{ascii_label}|{_non_ascii_label(ascii_chars)})"
+
+
+def _non_ascii_label(ascii_chars: str) -> str:
+    return f"[{ascii_chars}-]*{_NON_ASCII}(?:[{ascii_chars}-]|{_NON_ASCII})*"
+
+
+_HOST_LABEL = _label("A-Za-z0-9")
+# The last label of a host name is not all digits (that would be an IPv4 address).
+_TOP_LABEL = (
+    "(?:[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9][A-Za-z0-9-]*-[A-Za-z0-9-]*[A-Za-z0-9]"
+    f"|{_non_ascii_label('A-Za-z0-9')})"
+)
+HOSTNAME_PATTERN = (
+    f"^{_HOST_LABEL}(?:{_SEPARATOR}{_HOST_LABEL})+{_SEPARATOR}{_TOP_LABEL}{_SEPARATOR}?$"
+)
+_CORS_LABEL = _label("A-Za-z0-9_")
+_CORS_HOST = f"{_CORS_LABEL}(?:{_SEPARATOR}{_CORS_LABEL})*{_SEPARATOR}?"
+# A wildcard needs two labels after "*."; an IPv6 address is bracketed (a zone may follow).
+_CORS_WILDCARD = rf"\*\.{_CORS_LABEL}(?:{_SEPARATOR}{_CORS_LABEL})+{_SEPARATOR}?"
+_IPV6 = r"\[[0-9A-Fa-f:.]+(?:%[^\[\]/?#@\s]+)?\]"
+CORS_PATTERN_PATTERN = (
+    f"^(?:[Hh][Tt][Tt][Pp][Ss]?://)?(?:{_CORS_WILDCARD}|{_IPV6}|{_CORS_HOST})(?::[0-9]{{1,5}})?$"
+)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_PATTERN_LENGTH,
+        "pattern": CORS_PATTERN_PATTERN,
+        "description": "A host, optionally with http:// or https://, a leading *. wildcard "
+        "label and a :port; never a path, query, fragment or credentials "
+        "(app.example.com, https://*.example.com, localhost:3000).",
+    }
+)
+class CorsPatternField(StrictCharField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_TYPED_LENGTH,
+        "pattern": HOSTNAME_PATTERN,
+        "description": "A host name of at least three labels (a subdomain, which can hold a "
+        "CNAME), such as img.example.com; Unicode labels are stored as punycode. No "
+        "scheme, port, path, wildcard or IP address.",
+    }
+)
+class HostnameField(StrictCharField):
+    pass
+
 
 @extend_schema_serializer(component_name="CorsOriginSchema")
 class CorsOriginSerializer(serializers.ModelSerializer):
@@ -25,7 +95,7 @@ class CorsOriginSerializer(serializers.ModelSerializer):
 @extend_schema_serializer(component_name="CorsOriginCreateSchema")
 class CorsOriginCreateSerializer(serializers.Serializer):
     # Surrounding blanks (a sloppy paste) are trimmed; blanks inside are refused by the parser.
-    pattern = StrictCharField(min_length=1, max_length=MAX_PATTERN_LENGTH)
+    pattern = CorsPatternField(min_length=1, max_length=MAX_PATTERN_LENGTH)
 
 
 @extend_schema_serializer(component_name="CorsOriginUpdateSchema")
@@ -36,7 +106,7 @@ class CorsOriginUpdateSerializer(serializers.Serializer):
     property below keeps the documented schema, and validation, complete.
     """
 
-    pattern = StrictCharField(min_length=1, max_length=MAX_PATTERN_LENGTH)
+    pattern = CorsPatternField(min_length=1, max_length=MAX_PATTERN_LENGTH)
 
     @property
     def partial(self) -> bool:
@@ -110,4 +180,4 @@ class CustomDomainSerializer(serializers.ModelSerializer):
 @extend_schema_serializer(component_name="CustomDomainCreateSchema")
 class CustomDomainCreateSerializer(serializers.Serializer):
     # Checked and normalised by domains.hostnames (422 saying why); this bounds the input.
-    hostname = StrictCharField(min_length=1, max_length=MAX_TYPED_LENGTH)
+    hostname = HostnameField(min_length=1, max_length=MAX_TYPED_LENGTH)

@@ -1,7 +1,6 @@
 """Resource API views for images: thin, each validating input and calling one service."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,10 +21,10 @@ from images.services.downloads import download_job_create
 from images.services.remote import image_create_from_url
 from images.services.uploads import UploadRequest, image_create_standard_upload, upload_url_for
 from imgwire_site.api.errors import ResourceNotFoundError
-from imgwire_site.api.pagination import paginate
+from imgwire_site.api.pagination import PAGINATION_PARAMETERS, paginate
+from imgwire_site.api.schema import RETRY_AFTER_HEADER, SERVER_OR_CLIENT_KEY, answers, path_id, sdk
 from imgwire_site.api.views import (
     ENVIRONMENT_HEADER,
-    PAGINATION_PARAMETERS,
     STRING_MAP,
     environment_of,
     path_uuid,
@@ -34,14 +33,27 @@ from imgwire_site.api.views import (
 from keys.permissions import AnyKeyOrMember, ServerKeyOrMember
 from keys.services import upload_token_create
 
+IMAGE_ID = path_id("image_id", "image")
+DOWNLOAD_JOB_ID = path_id("image_download_job_id", "download job")
+UPLOAD_TOKEN = OpenApiParameter(
+    "upload_token",
+    {"type": "string", "pattern": "^ut_[A-Za-z0-9_-]{43}$"},
+    OpenApiParameter.QUERY,
+    description="A single-use token from POST /api/v1/images/token; required for Client "
+    "Keys that do not allow unsigned uploads, ignored for Server keys.",
+)
+QUOTA = "Before the record is created: pending uploads, uploads per period, storage."
+IDEMPOTENCY = "The idempotency_key was used before with other parameters."
+
 
 class ImageListView(APIView):
     permission_classes = [ServerKeyOrMember]
 
     @extend_schema(
         operation_id="list_images_api_v1_images__get",
+        extensions=sdk("images", "list", paginated=True),
         parameters=[*PAGINATION_PARAMETERS, ENVIRONMENT_HEADER],
-        responses={200: ImageSerializer(many=True)},
+        responses=answers(ImageSerializer(many=True)),
         tags=["Images"],
     )
     def get(self, request):
@@ -57,12 +69,35 @@ class StandardUploadView(APIView):
 
     @extend_schema(
         operation_id="create_standard_upload_api_v1_images_standard_upload_post",
-        parameters=[
-            OpenApiParameter("upload_token", OpenApiTypes.STR, OpenApiParameter.QUERY),
-            ENVIRONMENT_HEADER,
-        ],
+        extensions=sdk("images", "create", SERVER_OR_CLIENT_KEY),
+        parameters=[UPLOAD_TOKEN, ENVIRONMENT_HEADER, RETRY_AFTER_HEADER],
         request=StandardUploadCreateSerializer,
-        responses={200: StandardUploadResponseSerializer},
+        examples=[
+            OpenApiExample(
+                "A JPEG of known size and hash",
+                value={
+                    "file_name": "photo.jpg",
+                    "content_length": 52731,
+                    "hash_sha256": "9f86d081884c7d659a2feaa0c55ad015"
+                    "a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                    "custom_metadata": {"album": "summer", "rating": 4},
+                },
+                request_only=True,
+            )
+        ],
+        responses=answers(
+            StandardUploadResponseSerializer,
+            402,
+            409,
+            413,
+            429,
+            when={
+                401: "Also a missing, used, expired or foreign upload_token.",
+                402: QUOTA,
+                409: IDEMPOTENCY,
+                429: "This Client Key has maximum_pending_uploads records waiting for bytes.",
+            },
+        ),
         tags=["Images"],
     )
     def post(self, request):
@@ -83,9 +118,27 @@ class UploadViaUrlView(APIView):
 
     @extend_schema(
         operation_id="upload_image_via_url_api_v1_images_upload_via_url_post",
+        extensions=sdk("images", "uploadViaUrl"),
         parameters=[ENVIRONMENT_HEADER],
         request=UploadViaUrlCreateSerializer,
-        responses={200: ImageSerializer},
+        examples=[
+            OpenApiExample(
+                "An image on a public server",
+                value={"url": "https://images.example.com/photo.jpg", "purpose": "avatar"},
+                request_only=True,
+            )
+        ],
+        responses=answers(
+            ImageSerializer,
+            402,
+            409,
+            413,
+            when={402: QUOTA, 409: IDEMPOTENCY},
+            error_422="Or the source could not be fetched as an image, error_type one of "
+            "BlockedAddressError, UnsupportedSchemeError, InvalidUrlError, "
+            "UnresolvableHostError, SourceConnectionError, SourceHTTPError, "
+            "TooManyRedirectsError, TooLargeError, TooSlowError, NotAnImageError.",
+        ),
         tags=["Images"],
     )
     def post(self, request):
@@ -99,9 +152,10 @@ class UploadTokenView(APIView):
 
     @extend_schema(
         operation_id="create_upload_token_api_v1_images_token_post",
+        extensions=sdk("images", "createUploadToken"),
         parameters=[ENVIRONMENT_HEADER],
         request=None,
-        responses={200: UploadTokenCreateResponseSerializer},
+        responses=answers(UploadTokenCreateResponseSerializer),
         tags=["Images"],
     )
     def post(self, request):
@@ -118,8 +172,9 @@ class ImageDetailView(APIView):
 
     @extend_schema(
         operation_id="get_image_by_id_api_v1_images__image_id__get",
-        parameters=[ENVIRONMENT_HEADER],
-        responses={200: ImageSerializer},
+        extensions=sdk("images", "retrieve", SERVER_OR_CLIENT_KEY),
+        parameters=[IMAGE_ID, ENVIRONMENT_HEADER],
+        responses=answers(ImageSerializer, 404),
         tags=["Images"],
     )
     def get(self, request, image_id: str):
@@ -136,8 +191,13 @@ class ImageDetailView(APIView):
 
     @extend_schema(
         operation_id="delete_image_by_id_api_v1_images__image_id__delete",
-        parameters=[ENVIRONMENT_HEADER],
-        responses={200: OpenApiResponse(response=STRING_MAP)},
+        extensions=sdk("images", "delete"),
+        parameters=[IMAGE_ID, ENVIRONMENT_HEADER],
+        responses=answers(
+            STRING_MAP,
+            404,
+            when={404: "Repeating the delete of an image this environment deleted answers 200."},
+        ),
         tags=["Images"],
     )
     def delete(self, request, image_id: str):
@@ -151,9 +211,15 @@ class BulkDeleteView(APIView):
 
     @extend_schema(
         operation_id="bulk_delete_images_api_v1_images_bulk_delete_post",
+        extensions=sdk("images", "bulkDelete"),
         parameters=[ENVIRONMENT_HEADER],
         request=BulkDeleteImagesSerializer,
-        responses={200: OpenApiResponse(response=STRING_MAP)},
+        responses=answers(
+            STRING_MAP,
+            404,
+            413,
+            when={404: "One of image_ids is unknown to this environment: nothing is deleted."},
+        ),
         tags=["Images"],
     )
     def post(self, request):
@@ -167,9 +233,19 @@ class DownloadJobCreateView(APIView):
 
     @extend_schema(
         operation_id="create_bulk_image_download_job_api_v1_images_downloads_post",
+        extensions=sdk("images", "createBulkDownloadJob"),
         parameters=[ENVIRONMENT_HEADER],
         request=ImageDownloadJobCreateSerializer,
-        responses={200: ImageDownloadJobSerializer},
+        responses=answers(
+            ImageDownloadJobSerializer,
+            402,
+            404,
+            413,
+            when={
+                402: "The organization is blocked or its subscription is inactive.",
+                404: "One of image_ids is unknown to this environment: no job is created.",
+            },
+        ),
         tags=["Images"],
     )
     def post(self, request):
@@ -183,8 +259,13 @@ class DownloadJobDetailView(APIView):
 
     @extend_schema(
         operation_id="get_bulk_image_download_job_api_v1_images_downloads__image_download_job_id__get",
-        parameters=[ENVIRONMENT_HEADER],
-        responses={200: ImageDownloadJobSerializer},
+        extensions=sdk("images", "retrieveBulkDownloadJob"),
+        parameters=[DOWNLOAD_JOB_ID, ENVIRONMENT_HEADER],
+        responses=answers(
+            ImageDownloadJobSerializer,
+            404,
+            when={404: "Also once the archive has expired and the job was removed."},
+        ),
         tags=["Images"],
     )
     def get(self, request, image_download_job_id: str):

@@ -1,16 +1,34 @@
+from django.core.validators import RegexValidator
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from images.models import DownloadStatus, Image, ImageDownloadJob, ImageStatus, SupportedMimeType
+from images.processing.formats import EXTENSION_TO_MIME
 from images.services.downloads import download_url_for
-from imgwire_site.api.fields import MetadataField, StrictCharField, StrictIntegerField
+from imgwire_site.api.fields import (
+    MAX_METADATA_KEY_LENGTH,
+    MAX_METADATA_KEYS,
+    MAX_METADATA_STRING_LENGTH,
+    MetadataField,
+    StrictCharField,
+    StrictIntegerField,
+)
 from keys.models import UploadToken
 
+# The bounds MetadataField enforces, in the reference's shape.
 METADATA_VALUE_SCHEMA = {
     "type": "object",
     "additionalProperties": {
-        "anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}]
+        "anyOf": [
+            {"type": "string", "maxLength": MAX_METADATA_STRING_LENGTH},
+            {"type": "integer"},
+            {"type": "number"},
+            {"type": "boolean"},
+        ]
     },
+    "propertyNames": {"minLength": 1, "maxLength": MAX_METADATA_KEY_LENGTH},
+    "maxProperties": MAX_METADATA_KEYS,
 }
 
 
@@ -19,19 +37,90 @@ class CustomMetadataField(MetadataField):
     pass
 
 
+# The rule images.services.uploads applies, as a pattern the document can carry: the last
+# path segment has a dot after its leading dots and does not end with one. \A and \Z are
+# written ^ and $ in the document (a Python $ would also match before a final newline).
+FILE_NAME_WITH_EXTENSION = RegexValidator(
+    r"\A(?:[^/\\]*[/\\])*\.*[^./\\][^/\\]*\.[^./\\]+\Z",
+    "file_name must include a file extension, like photo.jpg",
+    "string_pattern_mismatch",
+)
+# Either case, as sha256sum and certutil print it; stored lowercase like hexdigest().
+SHA256_HEX = RegexValidator(
+    r"\A[0-9a-fA-F]{64}\Z",
+    "hash_sha256 must be the SHA-256 of the bytes as 64 hexadecimal characters",
+    "string_pattern_mismatch",
+)
+
+
+class Sha256Field(StrictCharField):
+    def to_internal_value(self, data):
+        return super().to_internal_value(data).lower()
+
+
+@extend_schema_field({"type": "string", "format": "uri", "minLength": 1, "maxLength": 4096})
+class RemoteUrlField(StrictCharField):
+    """Checked by the fetcher (scheme, host, addresses), which says why it refuses one."""
+
+
 @extend_schema_serializer(component_name="StandardUploadCreateSchema")
 class StandardUploadCreateSerializer(serializers.Serializer):
-    file_name = StrictCharField(min_length=1, max_length=255, trim_whitespace=False)
+    file_name = StrictCharField(
+        min_length=1,
+        max_length=255,
+        trim_whitespace=False,
+        validators=[FILE_NAME_WITH_EXTENSION],
+        help_text="Must end in an extension; without mime_type, one of jpg jpeg jpe jfif png "
+        "apng webp avif gif ico heic heif bmp dib tif tiff jxl (any case) names the type.",
+    )
     mime_type = serializers.ChoiceField(
         choices=SupportedMimeType.choices, required=False, allow_null=True
     )
-    content_length = StrictIntegerField(min_value=0, required=False, allow_null=True)
-    hash_sha256 = StrictCharField(min_length=1, max_length=255, required=False, allow_null=True)
+    content_length = StrictIntegerField(
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="At most the credential's maximum_upload_bytes (104857600 for Server keys).",
+    )
+    hash_sha256 = Sha256Field(
+        min_length=1,
+        max_length=255,
+        required=False,
+        allow_null=True,
+        trim_whitespace=False,
+        validators=[SHA256_HEX],
+        help_text="The SHA-256 of the bytes in hexadecimal, either case; the record shows it "
+        "lowercase. Bytes that hash otherwise are refused by the upload URL.",
+    )
     idempotency_key = StrictCharField(
         min_length=1, max_length=255, required=False, allow_null=True, trim_whitespace=False
     )
     purpose = StrictCharField(min_length=1, max_length=255, required=False, allow_null=True)
     custom_metadata = CustomMetadataField(required=False)
+
+
+def _any_case(text: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in text)
+
+
+# What the document can say about the one rule between two fields: without a mime_type the
+# extension (any case) must name an accepted type.
+KNOWN_EXTENSION_PATTERN = (
+    r"\.(?:" + "|".join(_any_case(ext) for ext in sorted(EXTENSION_TO_MIME)) + ")$"
+)
+
+
+class StandardUploadCreateScheme(OpenApiSerializerExtension):
+    target_class = StandardUploadCreateSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        mime_type = {"$ref": "#/components/schemas/SupportedMimeType"}
+        schema["anyOf"] = [
+            {"required": ["mime_type"], "properties": {"mime_type": mime_type}},
+            {"properties": {"file_name": {"pattern": KNOWN_EXTENSION_PATTERN}}},
+        ]
+        return schema
 
 
 @extend_schema_serializer(component_name="ImageSchema")
@@ -157,7 +246,7 @@ class ImageDownloadJobSerializer(serializers.ModelSerializer):
 
 @extend_schema_serializer(component_name="UploadViaUrlCreateSchema")
 class UploadViaUrlCreateSerializer(serializers.Serializer):
-    url = StrictCharField(min_length=1, max_length=4096)
+    url = RemoteUrlField(min_length=1, max_length=4096)
     file_name = StrictCharField(min_length=1, max_length=255, required=False, allow_null=True)
     mime_type = serializers.ChoiceField(
         choices=SupportedMimeType.choices, required=False, allow_null=True

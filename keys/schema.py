@@ -20,4 +20,10 @@ class DashboardSessionScheme(OpenApiAuthenticationExtension):
     name = "DashboardSession"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "sessionid",
+            "description": "A signed-in dashboard member's session; each request also names "
+            "one of the member's environments in X-Environment-Id (403 otherwise).",
+        }

@@ -121,3 +121,104 @@ def assert_schemas_match(ours: dict, path: str, method: str, *, nested: bool = F
             item = spec.get("items", spec).get("$ref")
             if nested and item:
                 pending.add(item.rsplit("/", 1)[-1])
+
+
+# --- statuses and constraints ------------------------------------------------------------
+
+CONSTRAINTS = (
+    "format",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "default",
+)
+
+
+def _without_null(node: dict) -> dict:
+    """The non-null branch of ``anyOf``/``oneOf`` [X, null] (or ``type: [X, "null"]``)."""
+    options = node.get("anyOf") or node.get("oneOf")
+    if options:
+        kept = [
+            option
+            for option in options
+            if option.get("type") != "null" and _resolve_name(option) != "NullEnum"
+        ]
+        if len(kept) == 1:
+            return {**{k: v for k, v in node.items() if k not in ("anyOf", "oneOf")}, **kept[0]}
+    return node
+
+
+def constraints(node: dict, where: str = "") -> dict:
+    """Every validation keyword of a schema (and of its array items), keyed by location."""
+    node = _without_null(node)
+    found = {f"{where}{key}": node[key] for key in CONSTRAINTS if key in node}
+    if isinstance(node.get("items"), dict):
+        found.update(constraints(node["items"], f"{where}items."))
+    return found
+
+
+def assert_constraints_preserved(ours: dict, path: str, method: str) -> None:
+    """Every bound, format and pattern of the reference's parameters and body fields is in
+    ours with the same value (ours may add more)."""
+    theirs_op, mine_op = reference()["paths"][path][method], ours["paths"][path][method]
+    mine_params = {(p["name"], p["in"]): p for p in mine_op.get("parameters", [])}
+    for param in theirs_op.get("parameters", []):
+        mine = mine_params[(param["name"], param["in"])]
+        expected = constraints(param["schema"])
+        actual = constraints(mine["schema"])
+        assert {k: actual.get(k) for k in expected} == expected, (path, method, param["name"])
+    ref_doc = reference()
+    for name in referenced_schemas(theirs_op):
+        theirs = schema_of(ref_doc, name)
+        for field, spec in theirs.get("properties", {}).items():
+            expected = constraints(spec)
+            actual = constraints(schema_of(ours, name)["properties"][field])
+            assert {k: actual.get(k) for k in expected} == expected, f"{name}.{field}"
+
+
+def names_reachable(node, components: dict, seen: set[str] | None = None) -> set[str]:
+    seen = set() if seen is None else seen
+    if isinstance(node, dict):
+        name = _resolve_name(node)
+        if name and name not in seen:
+            seen.add(name)
+            names_reachable(components[name], components, seen)
+        for value in node.values():
+            names_reachable(value, components, seen)
+    elif isinstance(node, list):
+        for value in node:
+            names_reachable(value, components, seen)
+    return seen
+
+
+def assert_reference_statuses_documented(ours: dict, path: str, method: str) -> None:
+    """Every status of the reference operation is in ours, and its body can still be what
+    the reference says (ours may offer alternatives, like ``oneOf``)."""
+    theirs = reference()["paths"][path][method]["responses"]
+    mine = ours["paths"][path][method]["responses"]
+    assert set(theirs) <= set(mine), (path, method, sorted(theirs), sorted(mine))
+    for status, response in theirs.items():
+        for media, content in response.get("content", {}).items():
+            wanted = names_reachable(content["schema"], reference()["components"]["schemas"])
+            offered = names_reachable(
+                mine[status]["content"][media]["schema"], ours["components"]["schemas"]
+            )
+            assert wanted <= offered, (path, method, status, wanted - offered)
+
+
+def served_reference_operations(ours: dict) -> list[tuple[str, str]]:
+    """The (path, method) pairs our document serves that the reference also has."""
+    return sorted(
+        (path, method)
+        for path, operations in ours["paths"].items()
+        for method in operations
+        if method in reference()["paths"].get(path, {})
+    )

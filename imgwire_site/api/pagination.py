@@ -1,7 +1,41 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+
 from imgwire_site.api.errors import RequestValidationError
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
+
+# The query parameters of every list, with the bounds paginate() enforces, and the headers
+# its answers carry (the reference's names and bounds).
+PAGINATION_PARAMETERS = [
+    OpenApiParameter(
+        "page",
+        {"type": "integer", "minimum": 1},
+        OpenApiParameter.QUERY,
+        default=1,
+        description="The page to return, from 1; past the last page the list is empty.",
+    ),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+        OpenApiParameter.QUERY,
+        default=DEFAULT_LIMIT,
+        description=f"Items per page, 1 to {MAX_LIMIT}.",
+    ),
+    *(
+        OpenApiParameter(
+            name, OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200], description=text
+        )
+        for name, text in (
+            ("X-Total-Count", "Total number of items matching the request."),
+            ("X-Page", "Current page number."),
+            ("X-Limit", "Maximum number of items returned per page."),
+            ("X-Prev-Page", "Previous page number, or null when there is no previous page."),
+            ("X-Next-Page", "Next page number, or null when there is no next page."),
+        )
+    ),
+]
 
 
 def _int_param(request, name: str, default: int, minimum: int, maximum: int | None) -> int:

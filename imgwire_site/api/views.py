@@ -14,10 +14,6 @@ ENVIRONMENT_HEADER = OpenApiParameter(
     required=False,
     description="The environment to act in, for dashboard sessions (API keys imply it).",
 )
-PAGINATION_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY, default=1),
-    OpenApiParameter("limit", OpenApiTypes.INT, OpenApiParameter.QUERY, default=20),
-]
 STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 
 
