@@ -6,7 +6,7 @@
 2. ``GET /api/v1/metrics/datasets`` and ``/stats`` latency for 90 days HOURLY over
    10 million counted delivery events (2160 hourly rows) and 10 000 READY images.
 
-Usage: .venv/bin/python bench/metrics.py [--markdown] [--requests N]
+Usage: .venv/bin/python bench/metrics.py [--markdown] [--requests N] [--broker URL]
 """
 
 import argparse
@@ -150,6 +150,12 @@ def main() -> int:
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument(
+        "--broker",
+        default="",
+        help="IMGWIRE_BROKER_URL of both servers (redis://… counts in Redis, amqp://… in "
+        "the spool folder; empty: in memory). Nothing is sent to it but counts.",
+    )
     args = parser.parse_args()
     deadline = Deadline(900)
     tmp = Path(tempfile.mkdtemp(prefix="imgwire-bench-metrics-"))
@@ -158,21 +164,29 @@ def main() -> int:
         env = base_env(tmp, database_url_from_env())
         key = bootstrap(env, deadline)
         on = Server(
-            {**env, "IMGWIRE_USAGE_COUNTING": "true"}, tmp, workers=2, threads=4, name="counting-on"
+            {**env, "IMGWIRE_USAGE_COUNTING": "true", "IMGWIRE_BROKER_URL": args.broker},
+            tmp,
+            workers=2,
+            threads=4,
+            name="counting-on",
         )
         off = Server(
-            {**env, "IMGWIRE_USAGE_COUNTING": "false"},
+            {**env, "IMGWIRE_USAGE_COUNTING": "false", "IMGWIRE_BROKER_URL": args.broker},
             tmp,
             workers=2,
             threads=4,
             name="counting-off",
         )
-        servers = [on, off]
+        # Both sides run on the same --broker, so they differ only by counting. The upload is
+        # verified by a short-lived server on the embedded broker (no worker needed).
+        uploader = Server(env, tmp, workers=1, threads=2, name="uploader")
+        servers = [on, off, uploader]
         for server in servers:
             server.start(deadline)
-        image = upload_one(on.port, key)
+        image = upload_one(uploader.port, key)
+        uploader.stop()
         path = "/cdn/" + image["cdn_url"].split("/cdn/", 1)[1] + "?width=200&format=jpg"
-        for server in servers:  # render once, warm both
+        for server in (on, off):  # render once, warm both
             get_load(server.port, path, {}, 50, 2)
         results = {"on": [], "off": []}
         for round_number in range(args.rounds):
@@ -220,7 +234,10 @@ def main() -> int:
     ]
     errors = summary["on"]["errors"] + summary["off"]["errors"]
     print("\n".join(lines))
-    print(f"\nerrors: {errors}; database: {env.get('DATABASE_URL') or 'SQLite'}")
+    print(
+        f"\nerrors: {errors}; database: {env.get('DATABASE_URL') or 'SQLite'}; "
+        f"counting in: {args.broker.split(':', 1)[0] or 'memory'}"
+    )
     return 1 if errors else 0
 
 

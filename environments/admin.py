@@ -1,7 +1,8 @@
-"""Operators' view of plans and organizations: limits, assignments, blocking, quota periods.
+"""Operators' view of plans, organizations and their teams, environments and invitations.
 
-Changes go through environments.services; the changelists cost a fixed number of queries
-(tests/environments/test_admin.py pins them).
+Every change goes through the service that owns it (environments.services, .team,
+.lifecycle), so the admin keeps the rules the dashboard keeps; the changelists cost a fixed
+number of queries (tests/environments/test_admin.py pins them).
 """
 
 from django import forms
@@ -9,21 +10,33 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.html import format_html_join
 
+from environments import admin_users  # noqa: F401  (registers the user admin)
+from environments.forms import EnvironmentAdminForm
+from environments.lifecycle import (
+    environment_create_checked,
+    environment_delete,
+    environment_mark_default,
+    environment_rename,
+)
 from environments.models import (
     BillingPlan,
     Environment,
     Invitation,
     Membership,
     Organization,
+    Role,
 )
-from environments.quotas import delivery_usage, quota_period_of, upload_usage
+from environments.quotas import check_member_limit, delivery_usage, quota_period_of, upload_usage
 from environments.services import (
     ORGANIZATION_EDITABLE_FIELDS,
+    membership_create,
     organization_block,
     organization_quota_period_reset,
     organization_unblock,
     organization_update,
 )
+from environments.team import OPERATOR, invitation_revoke, membership_remove, membership_role_change
+from imgwire_site.admin_support import AdminRefusal, ServiceModelAdmin, confirmation
 
 LIMIT_FIELDS = [
     "upload_limit",
@@ -69,6 +82,8 @@ class BillingPlanAdmin(admin.ModelAdmin):
 
 
 class MembershipInline(admin.TabularInline):
+    """Saved by OrganizationAdmin.save_formset through the team services, never directly."""
+
     model = Membership
     extra = 0
     raw_id_fields = ["user"]
@@ -94,7 +109,7 @@ class OrganizationAdminForm(forms.ModelForm):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ServiceModelAdmin):
     form = OrganizationAdminForm
     list_display = [
         "name",
@@ -138,6 +153,11 @@ class OrganizationAdmin(admin.ModelAdmin):
         # create both (organization_create); a bare admin row would have none.
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # A cascade would delete its images' rows and leave their stored objects behind,
+        # and no service deletes an organization yet: block it instead (every request 402).
+        return False
+
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("billing_plan")
 
@@ -145,6 +165,32 @@ class OrganizationAdmin(admin.ModelAdmin):
         organization_update(
             organization=obj, **{name: form.cleaned_data[name] for name in form.changed_data}
         )
+
+    def save_formset(self, request, form, formset, change):
+        """The membership inline, through the team services, acting as the operator (any
+        role may be granted; the last owner still stays). Additions come first so an
+        operator can add (or promote) a new owner and demote the old one in one submission.
+        A refusal rolls back the whole submission (ServiceModelAdmin)."""
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)  # sorts the rows into new, changed and deleted ones
+        organization = form.instance
+        for membership in formset.new_objects:
+            if Membership.objects.filter(organization=organization, user=membership.user).exists():
+                raise AdminRefusal(f"{membership.user} is already a member.")
+            check_member_limit(organization)
+            membership_create(organization=organization, user=membership.user, role=membership.role)
+        # Promotions to OWNER before the other changes, for the same reason.
+        changes = sorted(formset.changed_objects, key=lambda item: item[0].role != Role.OWNER)
+        for membership, changed in changes:
+            if "user" in changed:
+                raise AdminRefusal(
+                    "A membership cannot be handed to another user: remove it and add theirs."
+                )
+            membership_role_change(membership=membership, role=membership.role, actor=OPERATOR)
+        for membership in formset.deleted_objects:
+            membership_remove(membership=membership, actor=OPERATOR)
+        return None
 
     @admin.display(description="usage this period")
     def usage_this_period(self, organization):
@@ -193,21 +239,93 @@ def _of(used: int, limit: int | None) -> str:
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):
+class EnvironmentAdmin(ServiceModelAdmin):
+    form = EnvironmentAdminForm
     list_display = ["name", "organization", "is_default", "created_at"]
     list_select_related = ["organization"]
     raw_id_fields = ["organization"]
     search_fields = ["name", "id", "organization__name"]
+    fields = ["organization", "name", "make_default"]
+    # delete_selected replaces Django's own, whose cascade leaves the images' stored objects
+    # behind and may delete an organization's last environment.
+    actions = ["delete_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Moving an environment would move its images, keys and domain to another tenant.
+        return ["organization"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            created = environment_create_checked(
+                organization=data["organization"], name=data["name"]
+            )
+            obj.pk = created.pk  # the admin goes on with obj: logging, the redirect
+        elif "name" in form.changed_data:
+            environment_rename(environment=Environment.objects.get(pk=obj.pk), name=data["name"])
+        if data["make_default"] and (not change or "make_default" in form.changed_data):
+            environment_mark_default(environment=Environment.objects.get(pk=obj.pk))
+        obj.refresh_from_db()
+
+    def get_deleted_objects(self, objs, request):
+        # Keys and download jobs cannot be deleted on their own in the admin (they are
+        # revoked, or expire); environment_delete owns the cascade that removes them here.
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
+    def delete_model(self, request, obj):
+        environment_delete(environment=obj)
+
+    def delete_queryset(self, request, queryset):
+        for environment in queryset.select_related("organization"):
+            environment_delete(environment=environment)
+
+    @admin.action(
+        description="Delete selected environments with their images", permissions=["delete"]
+    )
+    def delete_selected(self, request, queryset):
+        asked = confirmation(
+            self,
+            request,
+            queryset,
+            action="delete_selected",
+            question="Delete these environments with everything in them? Their images are "
+            "removed from storage, their keys stop working. An organization's last "
+            "environment is kept.",
+        )
+        if asked is not None:
+            return asked
+        self.each(
+            request,
+            queryset.select_related("organization"),
+            lambda environment: environment_delete(environment=environment),
+            "Deleted {count} environment(s) and their images.",
+        )
+        return None
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["email", "organization", "role", "expires_at"]
+class InvitationAdmin(ServiceModelAdmin):
+    list_display = ["email", "organization", "role", "expires_at", "accepted_at"]
     list_select_related = ["organization"]
-    raw_id_fields = ["organization", "invited_by"]
     search_fields = ["email"]
     exclude = ["token_hash"]  # never shown: the token itself exists only in the email
-    readonly_fields = ["organization", "email", "role", "invited_by", "expires_at"]
+    readonly_fields = [
+        "organization",
+        "email",
+        "role",
+        "invited_by",
+        "expires_at",
+        "accepted_at",
+        "created_at",
+    ]
 
     def has_add_permission(self, request):
         return False  # invitations are sent from the dashboard, with their email
+
+    def delete_model(self, request, obj):
+        invitation_revoke(organization=obj.organization, invitation_id=obj.id)
+
+    def delete_queryset(self, request, queryset):
+        for invitation in queryset.select_related("organization"):
+            invitation_revoke(organization=invitation.organization, invitation_id=invitation.id)

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from environments.models import Role
+from environments.models import Environment, Role
 
 
 class SignupForm(UserCreationForm):
@@ -41,3 +41,32 @@ class InvitationForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class EnvironmentAdminForm(forms.ModelForm):
+    """The operator's environment form. Being the default is not the model field here:
+    marking a default goes through environment_mark_default (which clears the previous
+    one), so the one-default constraint must not be judged on a half-applied instance."""
+
+    make_default = forms.BooleanField(
+        required=False,
+        label="Default environment",
+        help_text="One per organization: to move it, mark another environment as the default.",
+    )
+
+    class Meta:
+        model = Environment
+        fields = ["organization", "name"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("make_default", self.instance.is_default)
+
+    def clean_make_default(self):
+        value = self.cleaned_data["make_default"]
+        if self.instance.is_default and not value:
+            raise forms.ValidationError(
+                "An organization always has a default environment: mark another one as the "
+                "default instead."
+            )
+        return value

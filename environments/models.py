@@ -206,3 +206,30 @@ class SignInFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} from {self.ip_address}: {self.failures}"
+
+
+class UploadQuotaCounter(models.Model):
+    """Uploads an organization created in one quota period, kept so the plan's upload
+    limit holds under concurrency: a creation reserves its slot with one conditional
+    ``UPDATE … SET used = used + 1 WHERE used < limit`` (environments/upload_quota.py), which
+    PostgreSQL re-checks against the committed row, so N racing requests for the last slot
+    give exactly one success. Created on first use from the count of the period's images."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="upload_quota_counters"
+    )
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    used = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "period_start", "period_end"],
+                name="one_upload_counter_per_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.period_start:%Y-%m-%d}: {self.used}"

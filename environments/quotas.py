@@ -1,10 +1,11 @@
 """Plan limits and subscription standing: the checks that answer 402 PaymentRequiredError.
 
-Reads only. Each check costs at most one aggregate query, and none at all when the plan
-has no limit for what is being checked (a fresh install's Unlimited plan), so the
-delivery path of an unlimited organization stays at its single image lookup. Delivery
-usage comes from the hourly rows merged by metrics/usage.py, so it lags the requests by
-up to IMGWIRE_USAGE_FLUSH_SECONDS; enforcement is approximate by that much (docs/quotas.md).
+Reads only (the upload limit's atomic slot is environments/upload_quota.py). Each check
+costs at most one aggregate query, and none at all when the plan has no limit for what is
+being checked (a fresh install's Unlimited plan), so the delivery path of an unlimited
+organization stays at its single image lookup. Delivery usage comes from the hourly rows
+merged by metrics/usage.py, so it lags the requests by up to IMGWIRE_USAGE_FLUSH_SECONDS;
+enforcement is approximate by that much (docs/quotas.md).
 """
 
 import calendar
@@ -182,6 +183,12 @@ def _used(what: str, used: int, limit: int, plan, period: QuotaPeriod) -> str:
     )
 
 
+def upload_limit_sentence(used: int, limit: int, plan, period: QuotaPeriod) -> str:
+    return _used("uploads", used, limit, plan, period) + (
+        "; upgrade the plan or wait for the next period."
+    )
+
+
 # --- checks -----------------------------------------------------------------------------
 
 
@@ -225,8 +232,7 @@ def check_upload_allowed(environment, *, incoming_bytes: int | None = None) -> N
         )
     if "uploads" in usage and usage["uploads"] >= limits["uploads"]:
         raise PaymentRequiredError(
-            _used("uploads", usage["uploads"], limits["uploads"], plan, period)
-            + "; upgrade the plan or wait for the next period."
+            upload_limit_sentence(usage["uploads"], limits["uploads"], plan, period)
         )
     if "storage" in usage:
         stored, limit = usage["storage"], limits["storage"]

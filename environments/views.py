@@ -138,12 +138,16 @@ def invite(request):
     except PaymentRequiredError as error:
         messages.error(request, str(error.detail))
         return redirect("team", environment_id=request.environment.id)
-    invitation, _ = invitation_create(
-        organization=request.environment.organization,
-        email=form.cleaned_data["email"],
-        role=form.cleaned_data["role"],
-        invited_by=request.user,
-    )
+    try:
+        invitation, _ = invitation_create(
+            organization=request.environment.organization,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            invited_by=request.user,
+        )
+    except TeamRuleError as error:
+        messages.error(request, str(error))
+        return redirect("team", environment_id=request.environment.id)
     messages.success(request, f"Invitation sent to {invitation.email}.")
     return redirect("team", environment_id=request.environment.id)
 
@@ -163,7 +167,9 @@ def member_role(request, membership_id):
     form = RoleForm(request.POST)
     if form.is_valid():
         try:
-            membership_role_change(membership=membership, role=form.cleaned_data["role"])
+            membership_role_change(
+                membership=membership, role=form.cleaned_data["role"], actor=request.membership
+            )
             messages.success(
                 request, f"{membership.user.email} is now {form.cleaned_data['role']}."
             )
@@ -179,7 +185,7 @@ def member_role(request, membership_id):
 def member_remove(request, membership_id):
     membership = _member(request, membership_id)
     try:
-        membership_remove(membership=membership)
+        membership_remove(membership=membership, actor=request.membership)
         messages.success(request, f"{membership.user.email} was removed.")
     except TeamRuleError as error:
         messages.error(request, str(error))

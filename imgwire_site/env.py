@@ -1,9 +1,11 @@
 """Typed readers for environment variables that fail loudly, naming the variable."""
 
 import os
+import re
 import secrets
+from email.utils import parseaddr
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -72,6 +74,20 @@ def dev_secret(name: str, data_dir: Path, may_generate: bool) -> str:
 
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+def env_hostname(name: str) -> str:
+    """A bare DNS host name (lowercased), or empty; no scheme, port or path."""
+    value = env_str(name).lower().rstrip(".")
+    if value and not _HOSTNAME.match(value):
+        raise ImproperlyConfigured(
+            f"{name} must be a host name like upload.example.com (no scheme, port or path), "
+            f"got {value!r}"
+        )
+    return value
 
 
 def allowed_hosts(listed: str, *urls: str) -> list[str]:
@@ -131,3 +147,135 @@ def storage_from_url(url: str, data_dir: Path) -> dict:
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {k: v for k, v in options.items() if v is not None or k == "default_acl"},
     }
+
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_URL_BACKENDS = {
+    "smtp": SMTP_BACKEND,
+    "smtps": SMTP_BACKEND,
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+EMAIL_URL_OPTIONS = {"tls", "ssl", "timeout"}
+
+
+def _url_flag(query: dict, name: str) -> bool:
+    if name not in query:
+        return False
+    value = query[name].strip().lower() or "true"  # a bare ?tls turns it on
+    if value not in TRUE | FALSE:
+        raise ImproperlyConfigured(f"EMAIL_URL's {name}= must be true or false, got {value!r}")
+    return value in TRUE
+
+
+def _email_from_url(url: str) -> dict:
+    parts = urlsplit(url)
+    if parts.scheme not in EMAIL_URL_BACKENDS:
+        raise ImproperlyConfigured(
+            "EMAIL_URL must start with one of "
+            f"{', '.join(s + '://' for s in EMAIL_URL_BACKENDS)}, got {parts.scheme + '://'!r}"
+        )
+    found = {"EMAIL_BACKEND": EMAIL_URL_BACKENDS[parts.scheme]}
+    if parts.scheme not in ("smtp", "smtps"):
+        return found
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = set(query) - EMAIL_URL_OPTIONS
+    if unknown:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL has unknown options {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(EMAIL_URL_OPTIONS))})"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured("EMAIL_URL has a port that is not 1 to 65535") from None
+    if not parts.hostname:
+        raise ImproperlyConfigured("EMAIL_URL must name the SMTP host: smtp://host:587/")
+    use_ssl = parts.scheme == "smtps" or _url_flag(query, "ssl")
+    use_tls = _url_flag(query, "tls")
+    found.update(
+        EMAIL_HOST=parts.hostname,
+        EMAIL_PORT=port or (465 if use_ssl else 587 if use_tls else 25),
+        # Percent-decoded: a password holding "@", ":" or "/" is written %40, %3A, %2F.
+        EMAIL_HOST_USER=unquote(parts.username or ""),
+        EMAIL_HOST_PASSWORD=unquote(parts.password or ""),
+        EMAIL_USE_TLS=use_tls,
+        EMAIL_USE_SSL=use_ssl,
+    )
+    if "timeout" in query:
+        try:
+            found["EMAIL_TIMEOUT"] = int(query["timeout"])
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"EMAIL_URL's timeout= must be whole seconds, got {query['timeout']!r}"
+            ) from None
+    return found
+
+
+def email_settings() -> dict:
+    """Django's EMAIL_* settings, DEFAULT_FROM_EMAIL and SERVER_EMAIL.
+
+    EMAIL_URL (smtp://user:pass@host:587/?tls=true, smtps://…, console://) gives the
+    connection; each of the usual variables (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
+    EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_USE_SSL, EMAIL_TIMEOUT, EMAIL_BACKEND) then
+    overrides its part, so a password can come from its own secret variable. Mistakes that
+    Django would only notice when the first email fails (both TLS modes, half a login, no
+    sender address) stop start-up instead.
+    """
+    found = {
+        "EMAIL_BACKEND": EMAIL_URL_BACKENDS["console"],
+        "EMAIL_HOST": "localhost",
+        "EMAIL_PORT": 25,
+        "EMAIL_HOST_USER": "",
+        "EMAIL_HOST_PASSWORD": "",
+        "EMAIL_USE_TLS": False,
+        "EMAIL_USE_SSL": False,
+        # Django waits forever on a silent SMTP server; a password reset would hang with it.
+        "EMAIL_TIMEOUT": 10,
+    }
+    if env_str("EMAIL_URL"):
+        found.update(_email_from_url(env_str("EMAIL_URL")))
+    elif env_str("EMAIL_HOST"):
+        found["EMAIL_BACKEND"] = SMTP_BACKEND
+    for name in ("EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD"):
+        if env_str(name):
+            found[name] = env_str(name)
+    found["EMAIL_PORT"] = env_int("EMAIL_PORT", found["EMAIL_PORT"], minimum=1)
+    if found["EMAIL_PORT"] > 65535:
+        raise ImproperlyConfigured(f"EMAIL_PORT must be at most 65535, got {found['EMAIL_PORT']}")
+    found["EMAIL_TIMEOUT"] = env_int("EMAIL_TIMEOUT", found["EMAIL_TIMEOUT"], minimum=1)
+    found["EMAIL_USE_TLS"] = env_bool("EMAIL_USE_TLS", found["EMAIL_USE_TLS"])
+    found["EMAIL_USE_SSL"] = env_bool("EMAIL_USE_SSL", found["EMAIL_USE_SSL"])
+    if found["EMAIL_USE_TLS"] and found["EMAIL_USE_SSL"]:
+        raise ImproperlyConfigured(
+            "EMAIL_USE_TLS (STARTTLS, usually port 587) and EMAIL_USE_SSL (implicit TLS, "
+            "smtps://, usually port 465) exclude each other: choose one"
+        )
+    if bool(found["EMAIL_HOST_USER"]) != bool(found["EMAIL_HOST_PASSWORD"]):
+        raise ImproperlyConfigured(
+            "EMAIL_HOST_USER and EMAIL_HOST_PASSWORD go together: set both, or neither to "
+            "send without logging in"
+        )
+    sending = found["EMAIL_BACKEND"] == SMTP_BACKEND
+    found["DEFAULT_FROM_EMAIL"] = _sender("DEFAULT_FROM_EMAIL", required=sending)
+    found["SERVER_EMAIL"] = _sender("SERVER_EMAIL", required=False) or found["DEFAULT_FROM_EMAIL"]
+    return found
+
+
+def _sender(name: str, required: bool) -> str:
+    value = env_str(name)
+    if not value:
+        if required:
+            # Django's default, webmaster@localhost, is refused by nearly every relay.
+            raise ImproperlyConfigured(
+                f"{name} must be set when email is sent over SMTP, e.g. "
+                "'Imgwire <noreply@images.example.com>'"
+            )
+        return "webmaster@localhost" if name == "DEFAULT_FROM_EMAIL" else ""
+    _, address = parseaddr(value)
+    if "@" not in address or any(c.isspace() for c in address):
+        raise ImproperlyConfigured(
+            f"{name} must be an email address ('noreply@example.com' or "
+            f"'Imgwire <noreply@example.com>'), got {value!r}"
+        )
+    return value

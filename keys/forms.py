@@ -6,6 +6,7 @@ from keys.models import (
     CLIENT_KEY_MIN_PENDING_UPLOADS,
     CLIENT_KEY_MIN_UPLOAD_BYTES,
     MAX_UPLOAD_BYTES,
+    ApiKey,
     ApiKeyType,
 )
 
@@ -51,3 +52,26 @@ class ClientPolicyForm(forms.Form):
             "allow_unsigned_upload": data["allow_unsigned_upload"],
             "maximum_pending_uploads": data["maximum_pending_uploads"],
         }
+
+
+class ApiKeyAdminForm(forms.ModelForm):
+    """The operator's edit of a key: its name and, for a Client key, the same upload policy
+    the dashboard edits, with the same bounds. Saved by keys.admin through the services."""
+
+    allowed_mime_types = ClientPolicyForm.base_fields["allowed_mime_types"]
+    maximum_upload_bytes = ClientPolicyForm.base_fields["maximum_upload_bytes"]
+    allow_unsigned_upload = ClientPolicyForm.base_fields["allow_unsigned_upload"]
+    maximum_pending_uploads = ClientPolicyForm.base_fields["maximum_pending_uploads"]
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", *ClientPolicyForm.base_fields]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.initial.get("maximum_upload_bytes") is None:
+            # An empty limit means the default: show it, rather than a required empty box.
+            self.initial["maximum_upload_bytes"] = self.instance.effective_maximum_upload_bytes
+
+    def clean_allowed_mime_types(self):
+        return self.cleaned_data["allowed_mime_types"] or None  # none checked: every type

@@ -111,3 +111,13 @@ def api_key_policy_update(*, key: ApiKey, **policy) -> ApiKey:
         setattr(key, name, value)
     key.save(update_fields=[*policy, "updated_at"])
     return key
+
+
+def api_key_rename(*, key: ApiKey, name: str) -> ApiKey:
+    """A key's name is a label for people; its secret, type and environment never change."""
+    name = name.strip()
+    if not name or len(name) > ApiKey._meta.get_field("name").max_length:
+        raise ValueError("A key's name is 1 to 100 characters.")
+    ApiKey.objects.filter(pk=key.pk).update(name=name, updated_at=timezone.now())
+    key.name = name
+    return key

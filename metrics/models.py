@@ -39,3 +39,18 @@ class DeliveryUsageHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.environment_id} {self.hour:%Y-%m-%d %H}:00"
+
+
+class UsageBatch(models.Model):
+    """A batch of counted delivery usage already merged into DeliveryUsageHour.
+
+    Written in the same transaction as the merge, so a flusher that dies after committing
+    but before deleting its batch from Redis (or the spool folder) finds the batch here next
+    time and drops it instead of counting it twice (metrics/usage.py)."""
+
+    id = models.BigAutoField(primary_key=True)
+    batch_id = models.CharField(max_length=200, unique=True)
+    merged_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.batch_id

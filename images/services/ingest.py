@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from environments.upload_quota import upload_slot_release
 from images.models import Image, ImageStatus
 from images.storage import CountingReader, StreamTooLong, delete_object, save_stream
 from imgwire_site.tasks import enqueue_on_commit
@@ -39,6 +40,16 @@ def image_record_bytes(image_id, *, size: int, digest: str | None = None) -> boo
 
             enqueue_on_commit(process_image, str(image_id))
     return bool(updated)
+
+
+@transaction.atomic
+def image_discard_unreceived(image: Image) -> None:
+    """Remove a record whose bytes never arrived (a failed fetch or upload in the same
+    request); its upload slot is given back (docs/quotas.md)."""
+    if Image.objects.filter(id=image.id, bytes_received_at__isnull=True).delete()[0]:
+        upload_slot_release(
+            organization_id=image.environment.organization_id, created_at=image.created_at
+        )
 
 
 def _check_request(claims: dict | None, content_type: str, content_length: str | None) -> int:
@@ -122,6 +133,19 @@ def image_receive_upload(
             "This upload URL has already been used (or an upload to it is in progress); "
             "each upload_url accepts one PUT.",
         )
+    return _store_claimed(image, stream, length)
+
+
+def image_store_new_upload(*, image: Image, stream, length: int) -> Image:
+    """The bytes of an upload whose request carries them itself (Uploadcare's ``base/``),
+    stored and checked exactly as a PUT to its upload_url would be."""
+    claimed = _claim_for_ingest(image.id)
+    if claimed is None:
+        raise IngestRefused(409, "ConflictError", "This upload already received its bytes.")
+    return _store_claimed(claimed, stream, length)
+
+
+def _store_claimed(image: Image, stream, length: int) -> Image:
     reader = CountingReader(stream, limit=length)
     try:
         save_stream(image.incoming_key, reader, length)

@@ -11,13 +11,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from environments.quotas import check_upload_allowed
+from environments.upload_quota import upload_slot_reserve
 from images.models import Image
 from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION, sniff_mime
 from images.remote import FetchError, FetchLimits, open_remote
-from images.services.ingest import image_record_bytes
+from images.services.ingest import image_discard_unreceived, image_record_bytes
 from images.services.uploads import existing_for_idempotency_key, request_fingerprint
 from images.storage import CountingReader, StreamTooLong, delete_object, save_stream
-from imgwire_site.api.errors import UnprocessableError
+from imgwire_site.api.errors import PaymentRequiredError, UnprocessableError
 from keys.authentication import Access
 
 SNIFF_BYTES = 64
@@ -90,7 +91,16 @@ def image_create_from_url(
         existing = existing_for_idempotency_key(access, idempotency_key, fingerprint)
         if existing is not None:
             return existing
-    check_upload_allowed(access.environment)
+    try:
+        check_upload_allowed(access.environment)
+    except PaymentRequiredError:
+        # A parallel request with this idempotency_key may have just taken the last upload.
+        existing = idempotency_key and existing_for_idempotency_key(
+            access, idempotency_key, fingerprint
+        )
+        if not existing:
+            raise
+        return existing
     try:
         body = open_remote(url, _limits())
     except FetchError as error:
@@ -105,6 +115,7 @@ def image_create_from_url(
         name, mime = _name_and_type(body, head, file_name, mime_type)
         try:
             with transaction.atomic():
+                upload_slot_reserve(access.environment)
                 image = Image.objects.create(
                     environment=access.environment,
                     created_by_key=access.key,
@@ -116,7 +127,7 @@ def image_create_from_url(
                     idempotency_key=idempotency_key,
                     request_fingerprint=fingerprint,
                 )
-        except IntegrityError:
+        except (IntegrityError, PaymentRequiredError):
             existing = idempotency_key and existing_for_idempotency_key(
                 access, idempotency_key, fingerprint
             )
@@ -129,13 +140,13 @@ def image_create_from_url(
             save_stream(image.incoming_key, reader, body.content_length or 0)
         except (FetchError, StreamTooLong) as error:
             delete_object(image.incoming_key)
-            Image.objects.filter(id=image.id).delete()
+            image_discard_unreceived(image)
             if isinstance(error, StreamTooLong):
                 error = FetchError("TooLargeError", f"The image is larger than {limit} bytes.")
             raise UnprocessableError(error.message, error_type=error.error_type) from None
         except BaseException:
             delete_object(image.incoming_key)
-            Image.objects.filter(id=image.id).delete()
+            image_discard_unreceived(image)
             raise
     image_record_bytes(image.id, size=reader.count, digest=reader.sha256.hexdigest())
     image.refresh_from_db()

@@ -9,12 +9,14 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 
 from environments.quotas import check_upload_allowed
+from environments.upload_quota import upload_slot_reserve
 from images.models import Image
 from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION
 from images.services.direct import direct_mode, presigned_put_url
 from imgwire_site.api.errors import (
     ConflictError,
     InvalidTokenError,
+    PaymentRequiredError,
     RateLimitedError,
     field_error,
 )
@@ -135,9 +137,17 @@ def existing_for_idempotency_key(access: Access, key: str, fingerprint: str) -> 
 
 
 def image_create_standard_upload(
-    *, access: Access, request: UploadRequest, upload_token: str | None = None
+    *,
+    access: Access,
+    request: UploadRequest,
+    upload_token: str | None = None,
+    signed: bool = False,
 ) -> tuple[Image, int]:
-    """Create a PENDING image for a two-step upload; returns it with its byte limit."""
+    """Create a PENDING image for a two-step upload; returns it with its byte limit.
+
+    ``signed``: the request carried a valid signature by the environment's signing secret
+    (the compatible protocols' own proof), which stands in for an upload token.
+    """
     mime, extension = _resolve_mime(request)
     limit = _check_key_policy(access, mime, request.content_length)
     if request.content_length is None and direct_mode():
@@ -153,9 +163,19 @@ def image_create_standard_upload(
         existing = existing_for_idempotency_key(access, request.idempotency_key, fingerprint)
         if existing is not None:
             return existing, limit
-    check_upload_allowed(access.environment, incoming_bytes=request.content_length)
+    try:
+        check_upload_allowed(access.environment, incoming_bytes=request.content_length)
+    except PaymentRequiredError:
+        # A parallel request with this idempotency_key may have just taken the last upload:
+        # its image is the answer to this retry too.
+        existing = request.idempotency_key and existing_for_idempotency_key(
+            access, request.idempotency_key, fingerprint
+        )
+        if not existing:
+            raise
+        return existing, limit
 
-    needs_token = access.is_client_key and not access.key.allow_unsigned_upload
+    needs_token = access.is_client_key and not access.key.allow_unsigned_upload and not signed
     if upload_token is not None and not access.is_client_key:
         upload_token = None  # tokens only mean something for Client-key uploads
     _check_pending_cap(access)
@@ -173,6 +193,7 @@ def image_create_standard_upload(
                         "another environment. Ask your backend for a new one "
                         "(POST /api/v1/images/token)."
                     )
+            upload_slot_reserve(access.environment)  # the atomic guard of the upload limit
             image = Image.objects.create(
                 environment=access.environment,
                 upload_token=token,
@@ -189,8 +210,9 @@ def image_create_standard_upload(
                 idempotency_key=request.idempotency_key,
                 request_fingerprint=fingerprint,
             )
-    except IntegrityError:
-        # A concurrent request with the same idempotency_key won the insert.
+    except (IntegrityError, PaymentRequiredError):
+        # A concurrent request with the same idempotency_key won the insert (or, with one
+        # upload left in the plan, the slot: its image is committed once we are refused).
         if not request.idempotency_key:
             raise
         existing = existing_for_idempotency_key(access, request.idempotency_key, fingerprint)
