@@ -123,6 +123,11 @@ class Image(models.Model):
     bytes_received_at = models.DateTimeField(null=True, blank=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)
     processing_attempts = models.SmallIntegerField(default=0)
+    # When the last processing message reached (or, retried, will reach) a queue, and
+    # which queue: "" for a shared broker, the process for the embedded one. The reconciler
+    # tells a message still queued from a lost one by these (images/services/maintenance).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    enqueued_to = models.CharField(max_length=100, blank=True, default="")
     processed_metadata_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -145,6 +150,10 @@ class Image(models.Model):
                 fields=["environment", "deleted_at"],
                 condition=models.Q(deleted_at__isnull=False),
                 name="image_env_deleted_at",
+            ),
+            # The reconciler: the latest claims of each queue.
+            models.Index(
+                fields=["enqueued_to", "processing_started_at"], name="image_queue_claims"
             ),
         ]
         constraints = [

@@ -1,15 +1,47 @@
 """Image actors: thin, taking ids, each safe to run twice."""
 
+import logging
+import os
+import socket
+from datetime import timedelta
+
 import dramatiq
+from django.utils import timezone
+from dramatiq.middleware import Middleware
 
 from images.services.deletion import image_purge_objects
 from images.services.direct import image_poll_direct_upload
 from images.services.downloads import download_job_build
-from images.services.maintenance import reconcile
+from images.services.maintenance import image_record_enqueued, reconcile
 from images.services.processing import image_process
-from imgwire_site.broker import broker  # noqa: F401  (the broker must exist before actors)
+from imgwire_site.broker import broker, is_embedded
 
 IMAGES_QUEUE = "images"
+logger = logging.getLogger(__name__)
+
+
+def queue_identity() -> str:
+    """Which queue a message sent from here joins: a real broker's is shared by every
+    process; the embedded broker's lives (and dies) in this one."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:100] if is_embedded() else ""
+
+
+class RecordProcessingMessages(Middleware):
+    """Every processing message, from whichever sender (uploads, ingest, retries, the
+    reconciler), is recorded on its image once the broker has it."""
+
+    def after_enqueue(self, broker, message, delay):
+        if message.actor_name != "process_image" or not message.args:
+            return
+        queued_at = timezone.now() + timedelta(milliseconds=delay or 0)
+        try:
+            image_record_enqueued(message.args[0], queued_at, queue_identity())
+        except Exception:  # the message is sent; without the record the reconciler is cautious
+            logger.exception("could not record the processing message for %s", message.args[0])
+
+
+if not any(isinstance(m, RecordProcessingMessages) for m in broker.middleware):
+    broker.add_middleware(RecordProcessingMessages())
 
 
 @dramatiq.actor(queue_name=IMAGES_QUEUE, max_retries=5, min_backoff=1000, time_limit=300_000)

@@ -1,4 +1,5 @@
-"""Renders run in forked children with an address-space cap and a deadline.
+"""Renders (and image verification) run in forked children with an address-space cap and
+a deadline.
 
 A hostile request (a huge canvas, a pathological blur) can then exhaust only its child:
 the web process answers with an error and carries on. Children are forked from a
@@ -10,6 +11,9 @@ out of memory, crashed, raised anything but a deliberate 4xx refusal or passed i
 deadline is never used again (killed, when it has not exited), and one whose memory grew
 by RETIRE_GROWTH_BYTES retires. With max_jobs=1 every render runs in a fresh process,
 forked ahead so the render does not wait for it.
+
+Verification (images/processing/sandbox.py) uses the same forkserver with ``fresh=True``:
+every untrusted upload gets a child that has run nothing before, and no other job after.
 """
 
 import multiprocessing
@@ -19,6 +23,8 @@ import threading
 from dataclasses import dataclass
 from multiprocessing import spawn
 
+from images.processing.limits import apply_pixel_limit
+
 MAIN_PATH_VARIABLE = "IMGWIRE_RENDER_MAIN_PATH"  # read by forkserver_ready
 PRELOAD = [
     "PIL.Image",
@@ -26,11 +32,16 @@ PRELOAD = [
     "PIL.PngImagePlugin",
     "PIL.WebPImagePlugin",
     "PIL.GifImagePlugin",
+    "PIL.TiffImagePlugin",
+    "PIL.AvifImagePlugin",
+    "PIL.ExifTags",
     "pillow_heif",
     "pillow_jxl",
     "images.transform",
     "images.transform.engine",
     "images.delivery.render_child",
+    "images.processing.sandbox_child",  # verification children start in run_forked
+    "images.processing.coverage",
     "images.delivery.sandbox",  # children start in _child_main
     "images.delivery.forkserver_ready",  # last: loads __main__, freezes all of the above
 ]
@@ -48,15 +59,32 @@ def _mp_context():
             # The forkserver inherits the environment when it starts (at the first render).
             main_path = spawn.get_preparation_data("render").get("init_main_from_path")
             os.environ[MAIN_PATH_VARIABLE] = main_path or ""
+            _ask_for_huge_pages()
             _context = context
     return _context
 
 
+def _ask_for_huge_pages() -> None:
+    """Let glibc's malloc in the forkserver and its children use transparent huge pages.
+
+    A child's heap starts empty at every fork, so each page a decode or render writes is
+    a fresh page fault: a 12 MP image's 36 MB of pixels cost ~9 000 of them, ~25 ms on a
+    virtual machine (docs/benchmarks.md, verification); 2 MiB pages cost ~20. glibc reads
+    its tunables when a process starts, hence the environment; nothing changes where THP
+    is off or glibc older than 2.35.
+    """
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    if "glibc.malloc.hugetlb" not in tunables:
+        os.environ["GLIBC_TUNABLES"] = ":".join(filter(None, [tunables, "glibc.malloc.hugetlb=1"]))
+
+
 class SandboxFailure(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, exitcode: int | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        # A child that died before answering: its exit status (negative: the signal).
+        self.exitcode = exitcode
 
 
 # A child that has grown this much since it started (a fragmented heap) retires.
@@ -77,8 +105,11 @@ def _set_soft_limit(kind: int, value: int) -> None:
     resource.setrlimit(kind, (value, hard))
 
 
-def _run_job(function, payload, memory_bytes, cpu_seconds):
+def _run_job(function, payload, memory_bytes, cpu_seconds, max_pixels=None):
     """(outcome, value, healthy) of one job under its own caps."""
+    if max_pixels is not None:
+        # The forkserver is a fresh interpreter, with Pillow's default bomb limit.
+        apply_pixel_limit(max_pixels)
     # Soft limits only, so the next job can set its own; the CPU limit counts this
     # process's total, so it is the time used so far plus this job's budget.
     used = resource.getrusage(resource.RUSAGE_SELF)
@@ -103,10 +134,12 @@ def _child_main(connection):
     try:
         while True:
             try:
-                function, payload, memory_bytes, cpu_seconds, last = connection.recv()
+                function, payload, memory_bytes, cpu_seconds, max_pixels, last = connection.recv()
             except EOFError:
                 return
-            outcome, value, healthy = _run_job(function, payload, memory_bytes, cpu_seconds)
+            outcome, value, healthy = _run_job(
+                function, payload, memory_bytes, cpu_seconds, max_pixels
+            )
             going_on = healthy and not last and _rss_bytes() - started < RETIRE_GROWTH_BYTES
             connection.send((outcome, value, going_on))
             if not going_on:
@@ -140,10 +173,14 @@ _idle_lock = threading.Lock()
 _idle: list[_Child] = []
 
 
-def _take_child() -> _Child:
+def _take_child(fresh: bool = False) -> _Child:
+    """An idle child (with ``fresh``, only one that has run no job yet), or a new one."""
     with _idle_lock:
-        while _idle:
-            child = _idle.pop()
+        for index in range(len(_idle) - 1, -1, -1):
+            child = _idle[index]
+            if fresh and child.jobs:
+                continue
+            del _idle[index]
             if child.process.is_alive():
                 return child
             child.retire(kill=False)
@@ -176,28 +213,43 @@ def _fork_ahead() -> None:
         child.retire(kill=False)
 
 
-def run_sandboxed(function, payload: dict, *, memory_bytes: int, timeout: float, max_jobs: int = 1):
+def run_sandboxed(
+    function,
+    payload: dict,
+    *,
+    memory_bytes: int,
+    timeout: float,
+    max_jobs: int = 1,
+    max_pixels: int | None = None,
+    fresh: bool = False,
+):
     """Run ``function(payload)`` in a capped child; return its (picklable) result.
 
-    A child runs at most ``max_jobs`` jobs (1: every job gets a fresh process). Raises
-    SandboxFailure with an HTTP status: the child's own (e.g. 400 for a request over the
-    output limits), 503 for a memory-budget overrun or a crash, 504 for the deadline.
+    A child runs at most ``max_jobs`` jobs (1: every job gets a fresh process), each with
+    Pillow's pixel limit set to ``max_pixels`` (None: left as it is); ``fresh``: in a child
+    that has run no other job. Raises SandboxFailure with an HTTP status: the child's own
+    (e.g. 400 for a request over the output limits), 503 for a memory-budget overrun or a
+    crash (with the child's exit status), 504 for the deadline.
     """
-    child = _take_child()
+    child = _take_child(fresh)
     child.jobs += 1
     going_on = False
     answered = False
     try:
+        cpu_seconds = max(int(timeout) + 1, 2)
         child.connection.send(
-            (function, payload, memory_bytes, max(int(timeout) + 1, 2), child.jobs >= max_jobs)
+            (function, payload, memory_bytes, cpu_seconds, max_pixels, child.jobs >= max_jobs)
         )
         if not child.connection.poll(timeout):
             raise SandboxFailure(504, f"The render took longer than {timeout:g} seconds.")
         try:
             outcome, value, going_on = child.connection.recv()
         except EOFError:
+            child.process.join(5)  # it is exiting: its status says how it died
             raise SandboxFailure(
-                503, "The render ran out of its memory budget or crashed."
+                503,
+                "The render ran out of its memory budget or crashed.",
+                child.process.exitcode,
             ) from None
         answered = True
     finally:

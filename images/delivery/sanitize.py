@@ -117,18 +117,23 @@ def strip_webp(data: bytes) -> bytes | None:
 
 
 def strip_gif(data: bytes) -> bytes | None:
-    """Drop comments and application extensions other than the looping ones."""
+    """Drop comments and application extensions other than the looping ones.
+
+    Reads the blocks as Pillow (and so verification) does: stray bytes between blocks are
+    skipped one at a time and a missing trailer ends the file. Such junk is dropped and the
+    trailer written, so a READY GIF is always stripped: the fallback re-encode would shrink
+    a GIF over the output limits, or flatten what a browser shows."""
     if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 13:
         return None
     flags = data[10]
     position = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
     out = [data[:position]]
+    frames = 0
     try:
         while position < len(data):
             introducer = data[position]
             if introducer == 0x3B:  # trailer
-                out.append(b"\x3b")
-                return b"".join(out)
+                break
             if introducer == 0x21:
                 label = data[position + 1]
                 end = _skip_sub_blocks(data, position + 2)
@@ -145,11 +150,15 @@ def strip_gif(data: bytes) -> bytes | None:
                 position += 10 + (3 * 2 ** ((local & 7) + 1) if local & 0x80 else 0)
                 position = _skip_sub_blocks(data, position + 1)  # after the LZW code size
                 out.append(data[start:position])
+                frames += 1
             else:
-                return None
+                position += 1
     except IndexError:
+        pass  # a block cut short by the end of the file: keep the complete ones before it
+    if not frames:
         return None
-    return None
+    out.append(b"\x3b")
+    return b"".join(out)
 
 
 def _skip_sub_blocks(data: bytes, position: int) -> int:

@@ -3,6 +3,7 @@
 import contextlib
 import hashlib
 import io
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from images.delivery.lookup import find_deliverable
 from images.delivery.sandbox import SandboxFailure, run_sandboxed
 from images.models import Image, RenderLock, variants_prefix
 from images.processing.formats import MIME_TO_EXTENSION
+from images.processing.limits import configured_max_pixels
 from images.storage import local_path, object_exists, open_object, open_stream, replace_file
 
 # Bump when the engine's output for the same request changes: new keys, new ETags.
@@ -48,6 +50,7 @@ class Plan:
     content_type: str
     etag: str
     negotiated: bool
+    untransformed: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,33 @@ def plan_delivery(image: Image, transform, accept: str | None) -> Plan:
         ).hexdigest()[:40]
     key = f"{prefix}{name}.{fmt}"
     etag = '"' + hashlib.sha256(f"{image.hash_sha256}|{key}".encode()).hexdigest()[:32] + '"'
-    return Plan(image, key, kind, content_type, etag, negotiated)
+    return Plan(image, key, kind, content_type, etag, negotiated, transform.is_identity)
+
+
+def _fitted_to_output_limits(image: Image, fmt: str) -> list[tuple[str, str]]:
+    """The resize an untransformed re-encode of ``image`` as ``fmt`` needs to stay inside
+    the output limits (none when it fits). The request asked for nothing, so it is never
+    refused for the original's size, which verification accepted: the copy is shrunk."""
+    from images.transform.limits import MAX_SIDE, Limits
+    from images.transform.negotiate import FORMATS
+
+    width, height = image.width, image.height
+    if image.orientation >= 5:
+        width, height = height, width
+    frames = 1
+    output = FORMATS.get(fmt)
+    if image.is_animated and output is not None and output.animated:
+        frames = min(max(image.frames, 1), Limits.max_frames)  # the frames it renders
+    area = settings.IMGWIRE_MAX_OUTPUT_PIXELS // frames
+    scale = min(1.0, MAX_SIDE / width, MAX_SIDE / height, (area / (width * height)) ** 0.5)
+    if scale >= 1.0:
+        return []
+    # Name the long side only: the engine scales by it and rounds the other (geometry.py).
+    side, long, short = ("width", width, height) if width >= height else ("height", height, width)
+    target = max(1, math.floor(long * scale))
+    while target > 1 and target * max(1, round(short * target / long)) > area:
+        target -= 1
+    return [(side, str(target))]
 
 
 def _copy_to(key: str, target) -> None:
@@ -187,6 +216,7 @@ def _sandboxed(function, payload: dict) -> dict | None:
             memory_bytes=settings.IMGWIRE_RENDER_MEMORY_BYTES,
             timeout=settings.IMGWIRE_RENDER_TIMEOUT_SECONDS,
             max_jobs=settings.IMGWIRE_RENDER_CHILD_MAX_JOBS,
+            max_pixels=configured_max_pixels(),
         )
     except SandboxFailure as failure:
         raise DeliveryError(failure.status, failure.message) from None
@@ -274,6 +304,9 @@ def ensure_delivered(
         }
         if plan.kind == "original":  # re-encoded in its own format
             asked.update(query=[("format", MIME_TO_EXTENSION[image.mime_type])], preset=None)
+        if plan.untransformed:
+            fmt = plan.key.rsplit(".", 1)[1]
+            asked["query"] = [*asked["query"], *_fitted_to_output_limits(image, fmt)]
         return asked
 
     def produce():

@@ -1,23 +1,29 @@
 """Inspect an untrusted image by decoding it in a resource-limited child process.
 
 Decoders for a dozen formats are a large attack surface, and a small file can claim a huge
-canvas. The child (``sandbox_child``) caps its own address space and CPU time before touching
-the file, so a bomb or a decoder bug costs one short-lived process, never the worker.
+canvas. The child (``sandbox_child.run_forked``) caps its own address space and CPU time
+before touching the file, so a bomb or a decoder bug costs one short-lived process, never the
+worker. Every file gets a fresh child forked from the render forkserver
+(images/delivery/sandbox.py), which has Pillow and every plugin imported: a fork costs a
+few milliseconds of CPU (about one on bare metal) where a new interpreter and its imports
+cost ~80-190 ms, and it is forked ahead, so the verification does not wait for it
+(docs/benchmarks.md, Verification).
 
 No Django here: the worker passes its settings in as arguments.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import signal
-import subprocess
-import sys
+import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from images.delivery.sandbox import SandboxFailure, run_sandboxed
+from images.processing import sandbox_child
 from images.processing.sandbox_child import looks_like_memory
 
 DEFAULT_MAX_PIXELS = 250_000_000
@@ -27,15 +33,15 @@ DEFAULT_MAX_PIXELS = 250_000_000
 # AVIF, ~12-15.5 B for JPEG XL and ~16-17 B for WebP. A 15800x15800 (249.6 MP) WebP peaked at
 # 3.81 GiB, so an RGBA WebP at the 250 MP default needs ~4.05 GiB; 4.5 GiB leaves ~10%
 # headroom. Under 3 GiB every format but WebP and JPEG XL still decodes at 250 MP; WebP stops
-# near 180 MP and is reported as over its memory budget.
+# near 180 MP and is reported as over its memory budget. A child forked from the forkserver
+# starts with ~84 MiB mapped (the render engine is loaded too), ~20 MiB more than the
+# command-line child: noise against the default.
 DEFAULT_MEMORY_BYTES = 4608 * 1024**2
 DEFAULT_TIMEOUT_SECONDS = 60.0
 # The decoders run at most two threads (sandbox_child.DECODER_THREADS), so CPU time can grow
 # at twice wall time. The wall-clock timeout is the real deadline; RLIMIT_CPU only stops a
 # child that outlives a parent killed before it could reap it.
 _CPU_SECONDS_PER_WALL_SECOND = 2
-
-_REPO_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class SandboxError(RuntimeError):
@@ -56,18 +62,6 @@ class Inspection:
     has_alpha: bool = False
     orientation: int = 1
     exif: dict = field(default_factory=dict)
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_REPO_ROOT, env.get("PYTHONPATH")]))
-    # glibc reserves 64 MiB of address space per thread arena (8 per core); two arenas keep
-    # RLIMIT_AS measuring what the decoder really uses, whatever the host's core count.
-    env["MALLOC_ARENA_MAX"] = "2"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["PYTHONUNBUFFERED"] = "1"
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    return env
 
 
 def _signal_name(number: int) -> str:
@@ -103,47 +97,24 @@ def _from_crash(returncode: int, stderr: str, memory_bytes: int, cpu_seconds: in
     )
 
 
-def inspect_image(
-    path: str,
-    declared_mime: str,
-    *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    memory_bytes: int = DEFAULT_MEMORY_BYTES,
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-) -> Inspection:
-    """Decode the image at ``path`` in a sandboxed child and describe it.
+def _read_log(path: str) -> tuple[bool, str]:
+    """(whether the child reached the inspection, what it printed)."""
+    try:
+        with open(path, "rb") as log:
+            text = log.read(64 * 1024).decode("utf-8", "replace")
+    except OSError:
+        return False, ""
+    started = text.startswith(sandbox_child.STARTED_MARK)
+    return started, text[len(sandbox_child.STARTED_MARK) :] if started else text
 
-    Refusals (wrong type, too large, corrupt, over budget, too slow) come back as
-    ``Inspection(ok=False, reason=...)``. Raises ``SandboxError`` only when the sandbox itself
-    is broken. Safe to call from several threads at once: every call is its own process.
-    """
-    cpu_seconds = max(1, math.ceil(timeout_seconds * _CPU_SECONDS_PER_WALL_SECOND))
-    request = {
-        "path": os.path.abspath(path),
-        "declared_mime": declared_mime,
-        "max_pixels": int(max_pixels),
-        "memory_bytes": int(memory_bytes),
-        "cpu_seconds": cpu_seconds,
-    }
+
+def _from_line(line) -> Inspection:
     try:
-        completed = subprocess.run(
-            [sys.executable, "-m", "images.processing.sandbox_child", json.dumps(request)],
-            cwd=_REPO_ROOT,
-            env=_child_env(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout_seconds,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return Inspection(ok=False, reason=f"decoding took longer than {timeout_seconds:g} seconds")
-    stderr = completed.stderr.decode("utf-8", "replace")
-    try:
-        result = json.loads(completed.stdout.decode("utf-8").strip().splitlines()[-1])
-    except (UnicodeDecodeError, json.JSONDecodeError, IndexError):
-        return _from_crash(completed.returncode, stderr, memory_bytes, cpu_seconds)
+        result = json.loads(line)
+    except (TypeError, json.JSONDecodeError):
+        result = None
     if not isinstance(result, dict) or not isinstance(result.get("ok"), bool):
-        return _from_crash(completed.returncode, stderr, memory_bytes, cpu_seconds)
+        raise SandboxError(f"the image sandbox answered something unreadable: {line!r:.200}")
     if result.get("fault"):
         raise SandboxError(f"the image sandbox failed: {result.get('reason')}")
     if not result["ok"]:
@@ -159,3 +130,57 @@ def inspect_image(
         orientation=int(result["orientation"]),
         exif=dict(result.get("exif") or {}),
     )
+
+
+def inspect_image(
+    path: str,
+    declared_mime: str,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    memory_bytes: int = DEFAULT_MEMORY_BYTES,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+) -> Inspection:
+    """Decode the image at ``path`` in a sandboxed child and describe it.
+
+    Refusals (wrong type, too large, corrupt, over budget, too slow) come back as
+    ``Inspection(ok=False, reason=...)``. Raises ``SandboxError`` only when the sandbox itself
+    is broken. Safe to call from several threads at once: every call is its own process.
+    """
+    cpu_seconds = max(1, math.ceil(timeout_seconds * _CPU_SECONDS_PER_WALL_SECOND))
+    descriptor, log_path = tempfile.mkstemp(prefix="imgwire-verify-", suffix=".log")
+    os.close(descriptor)
+    request = {
+        "path": os.path.abspath(path),
+        "declared_mime": declared_mime,
+        "max_pixels": int(max_pixels),
+        "memory_bytes": int(memory_bytes),
+        "cpu_seconds": cpu_seconds,
+        "log_path": log_path,
+    }
+    try:
+        line = run_sandboxed(
+            sandbox_child.run_forked,
+            request,
+            memory_bytes=int(memory_bytes),
+            timeout=timeout_seconds,
+            max_jobs=1,
+            fresh=True,
+        )
+    except SandboxFailure as failure:
+        if failure.status == 504:
+            return Inspection(
+                ok=False, reason=f"decoding took longer than {timeout_seconds:g} seconds"
+            )
+        started, output = _read_log(log_path)
+        if not started or failure.exitcode is None:
+            raise SandboxError(
+                f"the image sandbox child died before inspecting the file "
+                f"(exit status {failure.exitcode}): {output.strip()[-300:] or 'no output'}"
+            ) from None
+        return _from_crash(failure.exitcode, output, memory_bytes, cpu_seconds)
+    except OSError as error:  # out of processes, or the forkserver could not start
+        raise SandboxError(f"the image sandbox could not start: {error}") from error
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(log_path)
+    return _from_line(line)

@@ -1,9 +1,11 @@
 """Decode one untrusted image inside resource limits and describe it as one line of JSON.
 
-Run as ``python -m images.processing.sandbox_child '<request json>'`` (or with the request on
-stdin); ``images.processing.sandbox.inspect_image`` is the caller. The request is
-``{"path", "declared_mime", "max_pixels", "memory_bytes", "cpu_seconds"}``. Stdout carries
-exactly one JSON object, ``{"ok": true, ...}`` or ``{"ok": false, "reason": ...}``.
+``images.processing.sandbox.inspect_image`` runs ``run_forked`` in a fresh child of the warm
+forkserver; ``python -m images.processing.sandbox_child '<request json>'`` (or the request on
+stdin) does the same in a new interpreter. The request is
+``{"path", "declared_mime", "max_pixels", "memory_bytes", "cpu_seconds"}`` (plus
+``log_path`` when forked). The result is exactly one JSON object, ``{"ok": true, ...}`` or
+``{"ok": false, "reason": ...}``: returned by ``run_forked``, printed on stdout by ``main``.
 
 This module must not import Django: it runs in a bare interpreter whose address space is capped
 before any image library is loaded.
@@ -12,6 +14,7 @@ before any image library is loaded.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import re
@@ -81,7 +84,7 @@ def limit_resources(memory_bytes: int, cpu_seconds: int) -> None:
 
 
 def _load_pillow(max_pixels: int):
-    import warnings
+    from images.processing.limits import apply_pixel_limit
 
     try:
         import pillow_heif
@@ -100,9 +103,8 @@ def _load_pillow(max_pixels: int):
     AvifImagePlugin.DEFAULT_MAX_THREADS = DECODER_THREADS
     JpegXLImagePlugin.DECODE_THREADS = DECODER_THREADS
     ImageFile.LOAD_TRUNCATED_IMAGES = False
-    # Pillow warns between 1x and 2x the limit and raises above; make both refusals.
-    Image.MAX_IMAGE_PIXELS = max_pixels
-    warnings.simplefilter("error", Image.DecompressionBombWarning)
+    # The same limit every process that opens our images holds to; here over it is a refusal.
+    apply_pixel_limit(max_pixels, refuse_over=True)
     return Image
 
 
@@ -304,6 +306,7 @@ def _orientation(image) -> int:
 
 
 def inspect(path: str, declared_mime: str, max_pixels: int) -> dict:
+    from images.processing.coverage import data_shortfall, decoded_shortfall
     from images.processing.formats import ACCEPTED_PIL_FORMATS, PIL_FORMAT_TO_MIME
 
     Image = _load_pillow(max_pixels)
@@ -332,6 +335,10 @@ def inspect(path: str, declared_mime: str, max_pixels: int) -> dict:
         width, height = image.size
         _too_many_pixels(width, height, max_pixels)
         frames = _frame_count(image, data, max_pixels)
+        # Decoders pad data that ends early; a header must not claim pixels the file lacks.
+        short, later = data_shortfall(image.format or "", data)
+        if short:
+            raise Refusal(short)
         del data  # Pillow reads the file itself; leave the whole budget to the decoder.
         try:
             exif, orientation = readable_exif(image), _orientation(image)
@@ -350,6 +357,8 @@ def inspect(path: str, declared_mime: str, max_pixels: int) -> dict:
             decoded += image.size[0] * image.size[1]
             _over_budget(decoded, max_pixels)
             image.load()
+            if not index and (short := decoded_shortfall(image, path, later)):
+                raise Refusal(short)
             # ICO and GIF can grow the canvas while loading; hold them to the same budget.
             _too_many_pixels(*image.size, max_pixels)
             has_alpha = has_alpha or image.has_transparency_data
@@ -390,9 +399,9 @@ def describe_failure(exc: BaseException, memory_bytes: int, max_pixels: int) -> 
     return {"ok": False, "reason": reason}
 
 
-def _read_request() -> dict:
-    raw = sys.argv[1] if len(sys.argv) > 1 else sys.stdin.read()
-    request = json.loads(raw)
+def _validate(request) -> dict:
+    if not isinstance(request, dict):
+        raise ValueError("the request must be a JSON object")
     for key in ("path", "declared_mime"):
         if not isinstance(request.get(key), str):
             raise ValueError(f"{key} must be a string")
@@ -400,6 +409,71 @@ def _read_request() -> dict:
         if not isinstance(request.get(key), int) or request[key] < 1:
             raise ValueError(f"{key} must be a positive integer")
     return request
+
+
+def _read_request() -> dict:
+    raw = sys.argv[1] if len(sys.argv) > 1 else sys.stdin.read()
+    return _validate(json.loads(raw))
+
+
+def run(request: dict) -> dict:
+    """Cap this process, then inspect; every outcome, refusal or fault is a result dict."""
+    try:
+        limit_resources(request["memory_bytes"], request["cpu_seconds"])
+    except (OSError, ValueError) as exc:
+        return {"ok": False, "fault": True, "reason": f"cannot set resource limits: {exc}"}
+    try:
+        return inspect(request["path"], request["declared_mime"], request["max_pixels"])
+    except Exception as exc:
+        try:
+            return describe_failure(exc, request["memory_bytes"], request["max_pixels"])
+        except MemoryError:
+            return describe_failure(MemoryError(), request["memory_bytes"], 0)
+        except Exception:
+            return {"ok": False, "reason": f"the image could not be decoded ({exc!r})"}
+
+
+def _result_line(result: dict) -> str:
+    try:
+        return json.dumps(result, ensure_ascii=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return json.dumps({"ok": False, "reason": f"the image metadata is unreadable: {exc}"})
+
+
+# Written to the log first, so the parent can tell a child that died inspecting an image
+# (the image's fault) from one that never got that far (the sandbox's).
+STARTED_MARK = "imgwire-sandbox: inspecting\n"
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def _limit_malloc_arenas() -> None:
+    # What MALLOC_ARENA_MAX=2 in the environment would do, had the forkserver started with
+    # it: glibc reserves 64 MiB of address space per thread arena (8 per core), which
+    # RLIMIT_AS counts; two keep the cap measuring what the decoder uses. (ctypes is
+    # imported at the top so that the forkserver, not every child, pays for it.)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)
+
+
+def run_forked(request: dict) -> str:
+    """The entry point in a child forked from the warm forkserver (images/delivery/sandbox.py
+    runs it once per child, ``fresh``): the result line the command-line child would print.
+
+    Pillow and its plugins are imported already; whatever a native library prints, and a
+    dying child's last words, go to ``request["log_path"]``, which the parent reads after a
+    crash (the forkserver's own stdout and stderr are the server's).
+    """
+    log = os.open(request["log_path"], os.O_WRONLY | os.O_APPEND)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    os.write(2, STARTED_MARK.encode())
+    _limit_malloc_arenas()
+    try:
+        request = _validate(request)
+    except ValueError as exc:
+        return _result_line({"ok": False, "fault": True, "reason": f"malformed request: {exc}"})
+    return _result_line(run(request))
 
 
 def main() -> int:
@@ -412,26 +486,8 @@ def main() -> int:
     except (ValueError, TypeError) as exc:
         result = {"ok": False, "fault": True, "reason": f"malformed sandbox request: {exc}"}
     else:
-        try:
-            limit_resources(request["memory_bytes"], request["cpu_seconds"])
-        except (OSError, ValueError) as exc:
-            result = {"ok": False, "fault": True, "reason": f"cannot set resource limits: {exc}"}
-            os.write(result_fd, (json.dumps(result) + "\n").encode())
-            return 0
-        try:
-            result = inspect(request["path"], request["declared_mime"], request["max_pixels"])
-        except Exception as exc:
-            try:
-                result = describe_failure(exc, request["memory_bytes"], request["max_pixels"])
-            except MemoryError:
-                result = describe_failure(MemoryError(), request["memory_bytes"], 0)
-            except Exception:
-                result = {"ok": False, "reason": f"the image could not be decoded ({exc!r})"}
-    try:
-        line = json.dumps(result, ensure_ascii=True, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        line = json.dumps({"ok": False, "reason": f"the image metadata is unreadable: {exc}"})
-    os.write(result_fd, (line + "\n").encode())
+        result = run(request)
+    os.write(result_fd, (_result_line(result) + "\n").encode())
     return 0
 
 

@@ -5,25 +5,30 @@ harmless because processing claims with a conditional UPDATE, and deletes of row
 objects that are already gone are no-ops.
 """
 
+import contextlib
 import logging
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from images.models import Image, ImageStatus, incoming_key
+from environments.upload_quota import upload_slot_release
+from images.models import Image, ImageDownloadJob, ImageStatus, incoming_key
 from images.services.downloads import download_jobs_expire
-from images.storage import delete_object
+from images.storage import delete_object, delete_prefix, local_path
 from imgwire_site.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 BATCH = 500
-# Bytes that arrived but whose message has not been picked up for this long are assumed
-# lost (broker down at enqueue time, message dropped) and re-sent.
+# A processing message unclaimed for this long may be lost (broker down at enqueue time,
+# message dropped, the embedded broker's process gone); whether it is, see
+# images_requeue_stuck.
 LOST_MESSAGE_AFTER = timedelta(minutes=2)
 
 
@@ -33,9 +38,65 @@ class ReconcileReport:
     expired: int = 0
     orphans_removed: int = 0
     downloads_expired: int = 0
+    variants_removed: int = 0
+    archives_removed: int = 0
+    uploadcare_unstored_removed: int = 0
+    uploadcare_parts_removed: int = 0
+    uploadcare_fetches_resent: int = 0
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
+
+
+def image_record_enqueued(image_id, queued_at, queue: str) -> None:
+    """The broker has the image's processing message (called by the enqueue middleware)."""
+    Image.objects.filter(id=image_id, status=ImageStatus.PENDING).update(
+        enqueued_at=queued_at, enqueued_to=queue
+    )
+
+
+def _lost_messages(now) -> list:
+    """PENDING images with bytes whose processing message is lost, not merely queued.
+
+    A burst can keep messages queued for many minutes, and re-sending those doubles the
+    work. Queues are first in, first out, so a message unclaimed for LOST_MESSAGE_AFTER is
+    taken for lost only when its queue shows it will not come: nothing was ever recorded
+    as sent (the broker was down), the queue has since had a message sent after this one
+    claimed (more than LOST_MESSAGE_AFTER ago, leaving room for prefetch and long jobs), or
+    the queue has claimed nothing at all since this message was sent (idle, or the embedded
+    broker's process is gone). A queue still working through older messages is left alone.
+    """
+    waiting = list(
+        Image.objects.alive()
+        .filter(status=ImageStatus.PENDING, bytes_received_at__lt=now - LOST_MESSAGE_AFTER)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - LOST_MESSAGE_AFTER))
+        .order_by("enqueued_at")
+        .values_list("id", "enqueued_at", "enqueued_to")[:BATCH]
+    )
+    lost, progress = [], {}
+    for image_id, enqueued_at, queue in waiting:
+        if enqueued_at is None:
+            lost.append((image_id, None))
+            continue
+        if queue not in progress:
+            claims = Image.objects.filter(enqueued_to=queue, processing_started_at__isnull=False)
+            last_claim = claims.aggregate(at=Max("processing_started_at"))["at"]
+            # Claims since this queue's oldest waiting message was sent (the first seen),
+            # of messages claimed after they were sent (not before a retry was).
+            passed = (
+                claims.filter(processing_started_at__gte=F("enqueued_at"))
+                .filter(
+                    processing_started_at__gte=enqueued_at,
+                    processing_started_at__lt=now - LOST_MESSAGE_AFTER,
+                )
+                .aggregate(mark=Max("enqueued_at"))["mark"]
+            )
+            progress[queue] = (last_claim, passed)
+        last_claim, passed = progress[queue]
+        idle = last_claim is None or last_claim <= enqueued_at
+        if idle or (passed is not None and passed > enqueued_at):
+            lost.append((image_id, enqueued_at))
+    return lost
 
 
 def images_requeue_stuck(now=None) -> int:
@@ -44,17 +105,24 @@ def images_requeue_stuck(now=None) -> int:
 
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.IMGWIRE_PROCESSING_STALE_SECONDS)
-    ids = list(
+    requeued = 0
+    for image_id, enqueued_at in _lost_messages(now):
+        # Conditional: of two reconcilers at once, one re-sends (the middleware then
+        # records the real time and queue).
+        taken = Image.objects.filter(
+            id=image_id, status=ImageStatus.PENDING, enqueued_at=enqueued_at
+        ).update(enqueued_at=now)
+        if taken:
+            enqueue_on_commit(process_image, str(image_id))
+            requeued += 1
+    abandoned = list(
         Image.objects.alive()
-        .filter(
-            Q(status=ImageStatus.PENDING, bytes_received_at__lt=now - LOST_MESSAGE_AFTER)
-            | Q(status=ImageStatus.PROCESSING, processing_started_at__lt=stale)
-        )
+        .filter(status=ImageStatus.PROCESSING, processing_started_at__lt=stale)
         .values_list("id", flat=True)[:BATCH]
     )
-    for image_id in ids:
+    for image_id in abandoned:
         enqueue_on_commit(process_image, str(image_id))
-    return len(ids)
+    return requeued + len(abandoned)
 
 
 def images_expire_abandoned(now=None) -> int:
@@ -68,34 +136,38 @@ def images_expire_abandoned(now=None) -> int:
             status=ImageStatus.PENDING, bytes_received_at__isnull=True, created_at__lt=cutoff
         )
         .filter(Q(ingest_started_at__isnull=True) | Q(ingest_started_at__lt=ingest_cutoff))
-        .values_list("id", "environment_id")[:BATCH]
+        .values_list("id", "environment_id", "environment__organization_id", "created_at")[:BATCH]
     )
     expired = 0
-    for image_id, environment_id in rows:
-        # Conditional delete: a PUT that claimed the record since we read it keeps it.
-        deleted, _ = (
-            Image.objects.filter(id=image_id, bytes_received_at__isnull=True)
-            .filter(Q(ingest_started_at__isnull=True) | Q(ingest_started_at__lt=ingest_cutoff))
-            .delete()
-        )
+    for image_id, environment_id, organization_id, created_at in rows:
+        with transaction.atomic():  # the record and its upload slot go together
+            # Conditional delete: a PUT that claimed the record since we read it keeps it.
+            deleted, _ = (
+                Image.objects.filter(id=image_id, bytes_received_at__isnull=True)
+                .filter(Q(ingest_started_at__isnull=True) | Q(ingest_started_at__lt=ingest_cutoff))
+                .delete()
+            )
+            if deleted:
+                upload_slot_release(organization_id=organization_id, created_at=created_at)
         if deleted:
             delete_object(incoming_key(environment_id, image_id))
             expired += 1
     return expired
 
 
-def _walk(prefix: str):
-    """Yield (environment_id, object_name) for objects under ``prefix/<env>/<name>``."""
+def _walk(prefix: str, *, folders: bool = False):
+    """Yield (environment_id, name) for objects (``folders``: folders) under
+    ``prefix/<env>/<name>``."""
     try:
         environments, _ = default_storage.listdir(prefix)
     except (FileNotFoundError, NotADirectoryError):
         return
     for environment_id in environments:
         try:
-            _, names = default_storage.listdir(f"{prefix}/{environment_id}")
+            directories, files = default_storage.listdir(f"{prefix}/{environment_id}")
         except (FileNotFoundError, NotADirectoryError):
             continue
-        for name in names:
+        for name in directories if folders else files:
             yield environment_id, name
 
 
@@ -145,12 +217,101 @@ def _remove_unneeded(prefix: str, entries: list[tuple[str, str]], needed_statuse
     return removed
 
 
+def _batches(entries, parse, size: int = BATCH):
+    """Lists of up to ``size`` (id, environment_id, name) for the entries whose name
+    ``parse`` reads as an id; other names are not ours to judge, and are skipped."""
+    batch = []
+    for environment_id, name in entries:
+        try:
+            batch.append((parse(name), environment_id, name))
+        except ValueError:
+            continue
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _archive_job_id(name: str) -> uuid.UUID:
+    stem, dot, extension = name.rpartition(".")
+    if not dot or extension != "zip":
+        raise ValueError(name)
+    return uuid.UUID(stem)
+
+
+def _remove_folder(prefix: str) -> None:
+    delete_prefix(prefix)
+    path = local_path(prefix.rstrip("/"))
+    if path is None:
+        return
+    # A local folder outlives its files; left, it would be listed (and judged) every tick.
+    for folder, _, _ in os.walk(path, topdown=False):
+        with contextlib.suppress(OSError):  # not empty: something was written meanwhile
+            os.rmdir(folder)
+
+
+def variants_remove_orphans(limit: int = BATCH) -> int:
+    """Delete the rendered variants (``variants/<env>/<image>/``) of images that are deleted
+    or gone (a purge that failed, a row deleted outside the images service), up to
+    ``limit`` images per tick. A live image's variants stay, whatever its status."""
+    removed = 0
+    for batch in _batches(_walk("variants", folders=True), uuid.UUID):
+        alive = set(
+            Image.objects.alive()
+            .filter(id__in=[image_id for image_id, _, _ in batch])
+            .values_list("id", flat=True)
+        )
+        for image_id, environment_id, name in batch:
+            if image_id in alive or removed >= limit:
+                continue
+            # A deleted image never comes back to life, so no re-check is needed here.
+            _remove_folder(f"variants/{environment_id}/{name}/")
+            removed += 1
+        if removed >= limit:
+            break
+    return removed
+
+
+def archives_remove_orphans(limit: int = BATCH) -> int:
+    """Delete zip archives (``downloads/<env>/<job>.zip``) whose download job no longer
+    exists (expired jobs are removed with their archive by download_jobs_expire; this
+    catches jobs deleted otherwise), up to ``limit`` per tick. A job's row is written
+    before its archive, so an archive without a row is never one still being built;
+    a partial file (``.writing-…``) is not an archive name, and is left alone."""
+    removed = 0
+    for batch in _batches(_walk("downloads"), _archive_job_id):
+        jobs = set(
+            ImageDownloadJob.objects.filter(id__in=[job_id for job_id, _, _ in batch]).values_list(
+                "id", flat=True
+            )
+        )
+        for job_id, environment_id, name in batch:
+            if job_id in jobs or removed >= limit:
+                continue
+            delete_object(f"downloads/{environment_id}/{name}")
+            removed += 1
+        if removed >= limit:
+            break
+    return removed
+
+
 def reconcile(now=None) -> ReconcileReport:
+    # The compatible protocols build on the images services; imported here, not at the
+    # top, so that this module stays importable from theirs.
+    from images.compat.uploadcare.maintenance import uploadcare_reconcile
+
+    uploadcare = uploadcare_reconcile(now)
     report = ReconcileReport(
         requeued=images_requeue_stuck(now),
         expired=images_expire_abandoned(now),
         orphans_removed=objects_remove_orphans(now),
         downloads_expired=download_jobs_expire(now),
+        variants_removed=variants_remove_orphans(),
+        archives_removed=archives_remove_orphans(),
+        uploadcare_unstored_removed=uploadcare.unstored_removed,
+        uploadcare_parts_removed=uploadcare.multipart_parts_removed,
+        uploadcare_fetches_resent=uploadcare.fetches_resent,
     )
     if any(report.as_dict().values()):
         logger.info("reconcile: %s", report.as_dict())
