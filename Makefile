@@ -8,7 +8,7 @@ PORT ?= 8000
 # Every dependency, direct and transitive, pinned (refresh: `make lock`).
 CONSTRAINTS := constraints.txt
 
-.PHONY: run test install install-runtime lint bench clean browser lock
+.PHONY: run test install install-runtime lint bench clean browser node-clients lock
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -20,11 +20,19 @@ $(VENV)/.runtime: pyproject.toml $(CONSTRAINTS) | $(VENV)/bin/python
 	$(PIP) install --quiet -c $(CONSTRAINTS) .
 	touch $@
 
-# Tests add their tools (pytest, moto, Playwright, schemathesis…) and Debian's Chromium.
-$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) $(VENV)/.runtime
+# Tests add their tools (pytest, moto, Playwright, schemathesis…), Debian's Chromium and
+# the vendors' JavaScript clients (tests/clients, pinned by its package-lock.json).
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) $(VENV)/.runtime tests/clients/package-lock.json
 	$(PIP) install --quiet -c $(CONSTRAINTS) ".[dev]"
-	@$(MAKE) --no-print-directory browser
+	@$(MAKE) --no-print-directory browser node-clients
 	touch $@
+
+node-clients:
+	@command -v npm >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+		else echo "Install Node.js 20 and npm (sudo apt-get install nodejs npm)."; exit 1; fi; }
+	npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error
 
 # Browser tests launch Debian's Chromium by path (no browser download at test time).
 browser:

@@ -28,6 +28,9 @@ _BROWSER_ENDPOINTS = [
     (re.compile(r"^/api/v1/images/standard_upload$"), "POST"),
     (re.compile(r"^/api/v1/images/(?!standard_upload$)[^/]+$"), "GET"),
     (_INGEST, "PUT"),
+    # Uploadcare's Upload API, under /uploadcare/ and at the root of its upload host.
+    (re.compile(r"^/(?:uploadcare/)?base/$"), "POST"),
+    (re.compile(r"^/(?:uploadcare/)?info/$"), "GET"),
 ]
 
 
@@ -36,6 +39,11 @@ class OriginNotAllowedError(ResourceNotAuthorizedError):
 
 
 def client_origin_check(request) -> None:
+    """``origin_check`` for a DRF view of the Resource API (the credential is request.auth)."""
+    origin_check(request, request.auth)
+
+
+def origin_check(request, access) -> None:
     """Refuse a Client-Key browser call from an origin its environment does not list.
 
     Called first thing in the views Client Keys may use. Requests without an Origin
@@ -43,7 +51,6 @@ def client_origin_check(request) -> None:
     are not subject to it.
     """
     origin = request.headers.get("Origin")
-    access = request.auth
     if origin is None or not access.is_client_key or _same_origin(request, origin):
         return
     patterns = CorsOrigin.objects.for_environment(access.environment).patterns()

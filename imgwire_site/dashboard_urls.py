@@ -21,6 +21,7 @@ environment_patterns = [
         key_views.signing_secret_rotate_view,
         name="signing-secret-rotate",
     ),
+    path("keys/uploadcare/", key_views.uploadcare_settings, name="uploadcare-settings"),
     path("images/", image_views.image_list, name="images"),
     path("images/upload/", image_views.upload_page, name="image-upload"),
     path("images/upload/credentials/", image_views.upload_credentials, name="upload-credentials"),

@@ -15,7 +15,9 @@ from images.remote.addresses import parse_allowed_networks
 from imgwire_site.env import (
     allowed_hosts,
     dev_secret,
+    email_settings,
     env_bool,
+    env_hostname,
     env_int,
     env_str,
     env_url,
@@ -47,10 +49,14 @@ IMGWIRE_SIGNING_SECRET_OVERLAP_SECONDS = env_int(
 IMGWIRE_PUBLIC_URL = env_url("IMGWIRE_PUBLIC_URL", "http://127.0.0.1:8000", ("http", "https"))
 IMGWIRE_CDN_URL = env_url("IMGWIRE_CDN_URL", f"{IMGWIRE_PUBLIC_URL}/cdn", ("http", "https"))
 
+# Uploadcare's Upload API also answers at the root of this host (docs/compat-uploadcare.md).
+IMGWIRE_UPLOADCARE_HOST = env_hostname("IMGWIRE_UPLOADCARE_HOST")
 # Never "*": Django builds absolute links (password resets, invitations) from the Host
 # header, so only the install's own names are served. Connected custom domains are admitted
 # by domains.hosts.CustomDomainMiddleware from the database instead.
 ALLOWED_HOSTS = allowed_hosts(env_str("ALLOWED_HOSTS"), IMGWIRE_PUBLIC_URL, IMGWIRE_CDN_URL)
+if IMGWIRE_UPLOADCARE_HOST and IMGWIRE_UPLOADCARE_HOST not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(IMGWIRE_UPLOADCARE_HOST)
 CSRF_TRUSTED_ORIGINS = [u for u in {IMGWIRE_PUBLIC_URL} if u.startswith(("http://", "https://"))]
 # Cookies and HSTS follow the scheme the install is reached on: `make run` answers on
 # plain http://127.0.0.1 with DEBUG off, where secure-only cookies would make sign-in fail.
@@ -69,12 +75,18 @@ INSTALLED_APPS = [
     "environments",
     "keys",
     "images",
+    "images.compat.uploadcare",
     "domains",
     "metrics",
 ]
 
 MIDDLEWARE = [
     "domains.hosts.CustomDomainMiddleware",  # first: serves connected custom domains' Host
+    # The dedicated Uploadcare upload host resolves against its own URLconf.
+    "images.compat.uploadcare.hosts.UploadHostMiddleware",
+    # Query strings and headers that are not storable text answer 422/400 before anything
+    # looks them up (imgwire_site/api/text.py).
+    "imgwire_site.api.middleware.RequestTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The dashboard's and the admin's static files, served by the app itself (no separate
     # web server to configure for `make run`; a CDN in front caches them in production).
@@ -207,6 +219,8 @@ IMGWIRE_WATERMARK_MAX_BYTES = env_int("IMGWIRE_WATERMARK_MAX_BYTES", 10 * 1024**
 IMGWIRE_USAGE_FLUSH_SECONDS = env_int("IMGWIRE_USAGE_FLUSH_SECONDS", 10, minimum=1)
 # Off only to measure what counting costs (bench/metrics.py); metrics then show no delivery.
 IMGWIRE_USAGE_COUNTING = env_bool("IMGWIRE_USAGE_COUNTING", True)
+# With RabbitMQ as the broker, each web process appends its counts here (local disk).
+IMGWIRE_USAGE_SPOOL_DIR = env_str("IMGWIRE_USAGE_SPOOL_DIR", str(DATA_DIR / "usage-spool"))
 
 # Remote ingest (upload_via_url): private ranges are refused unless listed here.
 try:
@@ -243,7 +257,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["keys.permissions.ServerKeyOrMember"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Strict UTF-8, no unstorable text, bounded nesting (imgwire_site/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["imgwire_site.api.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "imgwire_site.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -267,7 +282,7 @@ SPECTACULAR_SETTINGS = {
 # django-cors-headers supplies the mechanics; which origins may call is decided per
 # environment (domains app), so nothing is opened globally here. /ingest/ is the upload_url
 # PUT a browser makes after standard_upload (docs/cors.md).
-CORS_URLS_REGEX = r"^/(api/v1/images|ingest)/.*$"
+CORS_URLS_REGEX = r"^/(api/v1/images|ingest|uploadcare)/.*$|^/(base|info)/$"
 CORS_ALLOW_ALL_ORIGINS = False
 CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "OPTIONS"]
 CORS_EXPOSE_HEADERS = ["X-Total-Count", "X-Page", "X-Limit", "X-Prev-Page", "X-Next-Page"]
@@ -301,7 +316,19 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# EMAIL_URL and/or EMAIL_HOST, EMAIL_PORT, … (docs/configuration.md), checked here so a
+# wrong value stops start-up instead of failing the first password reset.
+_email = email_settings()
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"]
+EMAIL_PORT = _email["EMAIL_PORT"]
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"]
+DEFAULT_FROM_EMAIL = _email["DEFAULT_FROM_EMAIL"]
+SERVER_EMAIL = _email["SERVER_EMAIL"]
 
 LOGGING = {
     "version": 1,

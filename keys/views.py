@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 
+from images.compat.uploadcare.services import uploadcare_auto_store, uploadcare_auto_store_set
 from imgwire_site.dashboard import member_view
 from keys.forms import ClientPolicyForm, KeyCreateForm
 from keys.models import ApiKey, ApiKeyType, SigningSecret
@@ -23,8 +24,25 @@ def key_list(request):
         "keys": keys,
         "signing_secret": next((s for s in secrets if s.valid_until is None), None),
         "previous_signing_secret": next((s for s in secrets if s.valid_until), None),
+        "uploadcare_auto_store": uploadcare_auto_store(request.environment),
+        "public_url": settings.IMGWIRE_PUBLIC_URL,
+        "uploadcare_host": settings.IMGWIRE_UPLOADCARE_HOST,
     }
     return render(request, "dashboard/keys.html", context)
+
+
+@member_view(manage=True)
+def uploadcare_settings(request):
+    """POST: the environment's Uploadcare auto-store (UPLOADCARE_STORE=auto)."""
+    if request.method == "POST":
+        auto_store = request.POST.get("auto_store") == "on"
+        uploadcare_auto_store_set(environment=request.environment, auto_store=auto_store)
+        messages.success(
+            request,
+            "Uploadcare uploads with UPLOADCARE_STORE=auto are now "
+            + ("stored." if auto_store else "kept for 24 hours unless stored."),
+        )
+    return redirect("keys", environment_id=request.environment.id)
 
 
 @member_view(manage=True)

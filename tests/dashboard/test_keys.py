@@ -124,4 +124,4 @@ def test_the_key_list_runs_a_fixed_number_of_queries(owner):
         api_key_create(environment=owner.environment, name=f"k{n}", key_type=ApiKeyType.CLIENT)
     with CaptureQueriesContext(connection) as many:
         client.get(url)
-    assert len(few) == len(many) == 8
+    assert len(few) == len(many) == 9

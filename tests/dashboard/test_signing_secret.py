@@ -46,3 +46,26 @@ def test_the_secret_is_refused_to_non_managers(owner, as_role, role, status):
     assert before.encode() not in shown.content
     assert client.post(f"/dashboard/{env}/keys/signing-secret/rotate/").status_code == status
     assert signing_secret_reveal(environment=owner.environment) == before
+
+
+def test_owners_switch_uploadcares_auto_store_and_see_where_its_clients_point(owner):
+    from images.compat.uploadcare.services import store_decision
+
+    client = signed_in(owner.user)
+    keys_url = f"/dashboard/{owner.environment.id}/keys/"
+    page = client.get(keys_url)
+    assert b"/uploadcare/" in page.content and b"upload_base=" in page.content
+    assert store_decision(owner.environment, "auto") is True
+    client.post(f"/dashboard/{owner.environment.id}/keys/uploadcare/", {})
+    assert store_decision(owner.environment, "auto") is False
+    client.post(f"/dashboard/{owner.environment.id}/keys/uploadcare/", {"auto_store": "on"})
+    assert store_decision(owner.environment, "auto") is True
+
+
+@pytest.mark.parametrize(("role", "status"), [("developer", 403), ("outsider", 404)])
+def test_auto_store_is_refused_to_non_managers(owner, as_role, role, status):
+    from images.compat.uploadcare.services import store_decision
+
+    response = as_role(role).post(f"/dashboard/{owner.environment.id}/keys/uploadcare/", {})
+    assert response.status_code == status
+    assert store_decision(owner.environment, "auto") is True

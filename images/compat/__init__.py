@@ -1,0 +1,1 @@
+"""Other vendors' upload protocols, spoken over Imgwire's own images (one model underneath)."""

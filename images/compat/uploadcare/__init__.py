@@ -1,0 +1,1 @@
+"""Uploadcare's Upload API (docs/compat-uploadcare.md): its clients upload into Imgwire."""
