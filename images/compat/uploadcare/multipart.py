@@ -13,12 +13,11 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from images.compat.uploadcare.errors import UploadcareError
-from images.compat.uploadcare.models import UploadcareFile, UploadcareMultipart
-from images.compat.uploadcare.services import TEMPORARY_FOR, store_decision
+from images.compat.uploadcare.models import UploadcareMultipart
+from images.compat.uploadcare.services import uploadcare_image_create
 from images.models import Image
 from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION
 from images.services.ingest import image_store_new_upload
-from images.services.uploads import UploadRequest, image_create_standard_upload
 from images.storage import CountingReader, delete_object, delete_prefix, open_stream, save_stream
 from keys.authentication import Access
 
@@ -104,26 +103,17 @@ def uploadcare_multipart_start(
     size = _size(access, data.get("size"))
     part_size = _part_size(data.get("part_size"))
     name, mime = _name_and_type(data.get("filename"), data.get("content_type"))
-    stored = store_decision(access.environment, data.get("UPLOADCARE_STORE"))
     with transaction.atomic():
-        image, _limit = image_create_standard_upload(
+        image = uploadcare_image_create(
             access=access,
-            request=UploadRequest(
-                file_name=name,
-                mime_type=mime,
-                content_length=size,
-                custom_metadata=metadata or None,
-            ),
+            name=name,
+            mime=mime,
+            size=size,
+            metadata=metadata,
             signed=signed,
+            store=data.get("UPLOADCARE_STORE"),
         )
         session = UploadcareMultipart.objects.create(image=image, size=size, part_size=part_size)
-        now = session.created_at
-        UploadcareFile.objects.create(
-            image=image,
-            created_at=now,
-            stored_at=now if stored else None,
-            remove_after=None if stored else now + TEMPORARY_FOR,
-        )
     session.image = image
     return session, [part_url(session, n) for n in range(1, session.parts_count + 1)]
 

@@ -79,14 +79,18 @@ def _name_and_type(part: UploadedPart) -> tuple[str, str]:
     return name, mime
 
 
-def uploadcare_upload_base(
-    *, access: Access, part: UploadedPart, store: str | None, metadata: dict, signed: bool
+def uploadcare_image_create(
+    *,
+    access: Access,
+    name: str,
+    mime: str,
+    size: int,
+    metadata: dict,
+    signed: bool,
+    store: str | None,
 ) -> Image:
-    """One file of a direct upload: an Imgwire image of the key's environment, its bytes
-    stored and its verification enqueued, plus its Uploadcare stored flag."""
-    if part.size == 0:
-        raise UploadcareError("FileRequiredError", "There should be a file: this one is empty.")
-    name, mime = _name_and_type(part)
+    """The PENDING image of an upload through this protocol, with its stored flag: the
+    standard_upload service (key policy, caps, quota slot), then the Uploadcare row."""
     stored = store_decision(access.environment, store)
     with transaction.atomic():
         image, _limit = image_create_standard_upload(
@@ -94,7 +98,7 @@ def uploadcare_upload_base(
             request=UploadRequest(
                 file_name=name,
                 mime_type=mime,
-                content_length=part.size,
+                content_length=size,
                 custom_metadata=metadata or None,
             ),
             signed=signed,
@@ -106,6 +110,26 @@ def uploadcare_upload_base(
             stored_at=now if stored else None,
             remove_after=None if stored else now + TEMPORARY_FOR,
         )
+    return image
+
+
+def uploadcare_upload_base(
+    *, access: Access, part: UploadedPart, store: str | None, metadata: dict, signed: bool
+) -> Image:
+    """One file of a direct upload: an Imgwire image of the key's environment, its bytes
+    stored and its verification enqueued, plus its Uploadcare stored flag."""
+    if part.size == 0:
+        raise UploadcareError("FileRequiredError", "There should be a file: this one is empty.")
+    name, mime = _name_and_type(part)
+    image = uploadcare_image_create(
+        access=access,
+        name=name,
+        mime=mime,
+        size=part.size,
+        metadata=metadata,
+        signed=signed,
+        store=store,
+    )
     try:
         return image_store_new_upload(image=image, stream=part.stream, length=part.size)
     except IngestRefused:
