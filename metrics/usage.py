@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -205,6 +205,11 @@ def _ensure_flusher() -> None:
                     flush_usage()
                 except Exception:
                     logger.exception("could not merge delivery usage")
+                finally:
+                    # This thread's own connection, used a few milliseconds every interval:
+                    # held open between flushes it would only pin a server slot (and keep
+                    # a test database from being dropped).
+                    connection.close()
 
         _flusher = threading.Thread(target=loop, name="imgwire-usage", daemon=True)
         _flusher.start()
