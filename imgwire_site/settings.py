@@ -286,7 +286,15 @@ CORS_URLS_REGEX = r"^/(api/v1/images|ingest|uploadcare)/.*$|^/(base|info)/$"
 CORS_ALLOW_ALL_ORIGINS = False
 CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "OPTIONS"]
 CORS_EXPOSE_HEADERS = ["X-Total-Count", "X-Page", "X-Limit", "X-Prev-Page", "X-Next-Page"]
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-environment-id", "idempotency-key"]
+# x-uc-user-agent: Uploadcare's browser clients (its File Uploader widget) send it on every
+# Upload API call, so its preflight must allow it.
+CORS_ALLOW_HEADERS = [
+    "authorization",
+    "content-type",
+    "x-environment-id",
+    "idempotency-key",
+    "x-uc-user-agent",
+]
 
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _https)
