@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from images.compat.uploadcare.models import UploadcareFile
+from images.compat.uploadcare.models import UploadcareFetch, UploadcareFile
 from images.compat.uploadcare.services import uploadcare_remove_unstored
 from images.models import Image
 from tests.imagegen import jpeg
@@ -213,7 +213,6 @@ def test_the_reconciler_removes_parts_of_abandoned_multipart_uploads(owner, sett
 
 def test_the_reconciler_resends_a_fetch_whose_message_was_lost(owner, settings):
     from images.compat.uploadcare.maintenance import uploadcare_reconcile
-    from images.compat.uploadcare.models import UploadcareFetch
     from imgwire_site.broker import broker
 
     broker.flush_all()
@@ -228,3 +227,21 @@ def test_the_reconciler_resends_a_fetch_whose_message_was_lost(owner, settings):
     assert broker.queues["uploadcare"].qsize() == 1
     assert uploadcare_reconcile(later).fetches_resent == 0  # its clock restarted
     assert UploadcareFetch.objects.get().status == "waiting"
+
+
+@pytest.mark.parametrize("raw", [b"%ED%A0%80", b"%FF%FE", b"%C0%80"])
+def test_bytes_that_are_not_utf8_in_metadata_never_reach_the_database_as_unencodable_text(
+    owner, raw
+):
+    # A form has no \\ud800 escape: a lone surrogate can only arrive as its UTF-8-like
+    # bytes, which Django decodes with replacement characters.
+    body = b"pub_key=" + owner.client_key.encode() + b"&metadata%5Bk%5D=" + raw
+    response = Client().generic(
+        "POST",
+        "/uploadcare/from_url/?source_url=https%3A%2F%2Fimages.example%2Fa.png",
+        body,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200, response.content
+    for fetch in UploadcareFetch.objects.all():
+        assert all(value.encode("utf-8") for value in fetch.metadata.values())
