@@ -88,7 +88,20 @@ def overview(request):
 
     def row(label, used, limit, is_bytes=False):
         percent = min(100, round(100 * used / limit)) if limit else None
-        return {"label": label, "used": used, "limit": limit, "percent": percent, "bytes": is_bytes}
+        # A full bar alone does not say "over": the limit checks refuse at used >= limit.
+        state = None
+        if limit is not None and used > limit:
+            state = "over the limit"
+        elif limit is not None and used == limit:
+            state = "limit reached"
+        return {
+            "label": label,
+            "used": used,
+            "limit": limit,
+            "percent": percent,
+            "bytes": is_bytes,
+            "state": state,
+        }
 
     usage = [
         row("Storage", uploads["storage"], plan and plan.storage_bytes_limit, True),

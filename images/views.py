@@ -5,24 +5,29 @@ import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse
+from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import APIException
 
 from images.forms import ImageFilterForm, UrlBuilderForm
-from images.models import Image, ImageDownloadJob, SupportedMimeType
+from images.models import Image, ImageDownloadJob, ImageStatus, SupportedMimeType
 from images.services.deletion import image_delete, images_bulk_delete
 from images.services.downloads import download_job_create, download_url_for
+from images.services.ingest import image_discard_unreceived
 from imgwire_site.dashboard import member_view
 from keys.models import ApiKey, ApiKeyType
 from keys.services import api_key_authenticate, api_key_create, api_key_revoke, upload_token_create
 
 PAGE_SIZE = 24
 UPLOADER_SESSION_KEY = "dashboard_uploader_keys"
+SELECTION_SESSION_KEY = "dashboard_selection"
+NAMES_SHOWN = 10
 MAX_FILES_PER_BATCH = 50
 # Longer than an upload token plus an upload URL live, and than the page polls for READY.
 UPLOADER_KEY_GRACE = timedelta(hours=1)
@@ -46,19 +51,56 @@ def _image(request, image_id) -> Image:
     return image
 
 
+def _filter_problems(form) -> list[str]:
+    """One sentence per filter that was not applied, naming the value that was sent."""
+    problems = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        label = (field and field.label) or name.replace("_", " ").capitalize()
+        value = str(form.data.get(name, ""))[:100]
+        problems.append(f"{label} \u201c{value}\u201d was ignored: {' '.join(errors)}")
+    return problems
+
+
 @member_view()
 def image_list(request):
     form = ImageFilterForm(request.GET or None)
+    problems = _filter_problems(form) if form.is_bound and not form.is_valid() else []
+    if problems:
+        # The valid filters still apply; only the named ones are dropped.
+        form = ImageFilterForm({k: v for k, v in request.GET.items() if k not in form.errors})
     images = form.apply(Image.objects.for_environment(request.environment).newest_first())
-    page = Paginator(images, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(images, PAGE_SIZE)
+    asked_page = request.GET.get("page")
+    page = paginator.get_page(asked_page)
+    if asked_page and asked_page != str(page.number):
+        problems.append(f"There is no page \u201c{asked_page}\u201d; this is page {page.number}.")
+    selected = set(
+        request.session.get(SELECTION_SESSION_KEY, {}).get(str(request.environment.id), [])
+    )
+    if selected:
+        # Shown once, after a bulk action that kept it (a zip that left images out).
+        request.session[SELECTION_SESSION_KEY].pop(str(request.environment.id))
+        request.session.modified = True
+    unfinished_for = timedelta(seconds=settings.IMGWIRE_ABANDONED_UPLOAD_SECONDS)
     for image in page.object_list:
         image.environment = request.environment  # cdn_url without a query per image
+        image.selected = str(image.id) in selected
+        image.unfinished = image.status == ImageStatus.PENDING and image.bytes_received_at is None
+        image.removed_after = image.created_at + unfinished_for
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "dashboard/images.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "back": request.GET.urlencode(),
+            "problems": problems,
+        },
+        status=400 if problems else 200,
     )
 
 
@@ -67,12 +109,49 @@ def image_detail(request, image_id):
     image = _image(request, image_id)
     builder = UrlBuilderForm(request.GET or None)
     query = builder.query()
-    preview_url = image.cdn_url + (f"?{urlencode(query)}" if query else "")
+    encoded = urlencode(query)
+    preview_url = image.cdn_url + (f"?{encoded}" if query else "")
+    # Previews go through the dashboard (they work while public delivery is refused) and
+    # are sized: the original of a big photo is tens of megabytes.
+    own_preview = reverse(
+        "image-preview", kwargs={"environment_id": request.environment.id, "image_id": image.id}
+    )
+    problems = _filter_problems(builder) if builder.is_bound and not builder.is_valid() else []
     return render(
         request,
         "dashboard/image_detail.html",
-        {"image": image, "builder": builder, "preview_url": preview_url},
+        {
+            "image": image,
+            "builder": builder,
+            "preview_url": preview_url,
+            "large_preview_url": f"{own_preview}?preset=large",
+            "builder_preview_url": f"{own_preview}?{encoded}" if query else None,
+            "problems": problems,
+        },
+        status=400 if problems else 200,
     )
+
+
+@member_view()
+@require_POST
+def image_discard(request, image_id):
+    """The uploader's clean-up after its PUT failed: the record that never got its bytes
+    is removed and its upload slot given back, so a failed upload leaves no PENDING ghost
+    and does not count as an upload. A soft delete (the delete API) would keep counting."""
+    image = Image.objects.for_environment(request.environment).filter(id=image_id).first()
+    if image is None:
+        return JsonResponse({"detail": "No such image in this environment."}, status=404)
+    lapse = timezone.now() - timedelta(seconds=settings.IMGWIRE_UPLOAD_URL_TTL_SECONDS)
+    receiving = image.ingest_started_at is not None and image.ingest_started_at > lapse
+    if image.status != ImageStatus.PENDING or image.bytes_received_at is not None or receiving:
+        # Its bytes arrived (or a PUT is streaming them now): it is an upload after all.
+        return JsonResponse(
+            {"detail": f"{image.original_filename} received its bytes; it was kept."},
+            status=409,
+        )
+    image.environment = request.environment
+    image_discard_unreceived(image)
+    return JsonResponse({"id": str(image_id), "status": "discarded"})
 
 
 @member_view()
@@ -94,18 +173,67 @@ def _uuids(values) -> list:
     return ids
 
 
+def _names(rows) -> str:
+    shown = ", ".join(f"{name} ({status})" for name, status in rows[:NAMES_SHOWN])
+    more = len(rows) - NAMES_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _keep_selection(request, ids) -> None:
+    stored = request.session.get(SELECTION_SESSION_KEY, {})
+    request.session[SELECTION_SESSION_KEY] = {
+        **stored,
+        str(request.environment.id): [str(i) for i in ids],
+    }
+
+
+def _download(request, ids, back):
+    """A zip of the READY images of the selection. The API refuses a selection with any
+    image not READY (its contract); the dashboard leaves those out instead and names them,
+    so one unfinished upload does not make the whole zip impossible."""
+    found = dict(
+        (image_id, (name, status))
+        for image_id, name, status in Image.objects.for_environment(request.environment)
+        .filter(id__in=ids)
+        .values_list("id", "original_filename", "status")
+    )
+    left_out = [found[i] for i in ids if i in found and found[i][1] != ImageStatus.READY]
+    # Ids of another environment stay in: the service refuses them as the API does.
+    wanted = [i for i in ids if i not in found or found[i][1] == ImageStatus.READY]
+    _keep_selection(request, ids)
+    if not wanted:
+        messages.error(
+            request,
+            f"None of the selected images can be downloaded yet: {_names(left_out)}; "
+            "only READY images can be downloaded.",
+        )
+        return back
+    job = download_job_create(environment=request.environment, image_ids=wanted)
+    if left_out:
+        messages.warning(
+            request,
+            f"{len(left_out)} of the {len(ids)} selected images are not READY and were left "
+            f"out of the zip: {_names(left_out)}.",
+        )
+    return redirect("download", environment_id=request.environment.id, job_id=job.id)
+
+
 @member_view()
 @require_POST
 def bulk_action(request):
-    ids = _uuids(request.POST.getlist("ids"))
-    back = redirect("images", environment_id=request.environment.id)
+    ids = list(dict.fromkeys(_uuids(request.POST.getlist("ids"))))
+    # The grid's filters and page, so the answer lands where the member was.
+    kept = QueryDict(request.POST.get("back", "")).urlencode()
+    back = redirect(
+        reverse("images", kwargs={"environment_id": request.environment.id})
+        + (f"?{kept}" if kept else "")
+    )
     if not ids:
         messages.error(request, "Select at least one image first.")
         return back
     try:
         if request.POST.get("action") == "download":
-            job = download_job_create(environment=request.environment, image_ids=ids)
-            return redirect("download", environment_id=request.environment.id, job_id=job.id)
+            return _download(request, ids, back)
         count = images_bulk_delete(environment=request.environment, image_ids=ids)
     except APIException as error:
         messages.error(request, _error_text(error))

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from domains import views as domain_views
 from environments import views as env_views
+from images import dashboard_preview
 from images import views as image_views
 from keys import views as key_views
 from metrics import views as metrics_views
@@ -28,6 +29,8 @@ environment_patterns = [
     path("images/bulk/", image_views.bulk_action, name="images-bulk"),
     path("images/<uuid:image_id>/", image_views.image_detail, name="image-detail"),
     path("images/<uuid:image_id>/delete/", image_views.image_delete_view, name="image-delete"),
+    path("images/<uuid:image_id>/discard/", image_views.image_discard, name="image-discard"),
+    path("images/<uuid:image_id>/preview/", dashboard_preview.image_preview, name="image-preview"),
     path("downloads/<uuid:job_id>/", image_views.download_page, name="download"),
     path("downloads/<uuid:job_id>/status/", image_views.download_status, name="download-status"),
     path("environments/", env_views.environment_list, name="environments"),

@@ -1,6 +1,8 @@
-"""One walk through the dashboard in a real Chromium: sign up, create an organization and
+"""Walks through the dashboard in a real Chromium. One: sign up, create an organization and
 a Client key, list a CORS origin, drop two images on the uploader, watch them become READY,
-delete one, then invite a developer who cannot see key management.
+delete one, then invite a developer who cannot see key management. Two: an upload whose
+PUT fails leaves nothing behind, and a blocked organization sees a banner on every page
+while its previews keep loading (desktop and phone sizes).
 
 The drop is synthetic: a DataTransfer built in the page from fetched bytes, dispatched as
 a ``drop`` event on the drop zone (the same handler a real drag-and-drop reaches)."""
@@ -8,6 +10,7 @@ a ``drop`` event on the drop zone (the same handler a real drag-and-drop reaches
 import base64
 import os
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,12 +20,22 @@ from domains.services import cors_origin_create
 from environments.models import Environment
 from images.models import Image, ImageStatus
 from tests.imagegen import jpeg, png_rgba
+from tests.uploads import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "a-long-pass-phrase"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
 
 DROP_SCRIPT = """async (files) => {
   const transfer = new DataTransfer();
@@ -119,7 +132,9 @@ def _walk(browser, base: str, pages: list) -> None:
     assert member.locator("text=API keys").count() == 0
 
 
-def test_a_new_customer_uploads_deletes_and_invites_a_developer(live_server, stub_worker, settings):
+def _run(live_server, settings, walk) -> None:
+    """Chromium at /usr/bin/chromium around ``walk(browser, base, pages)``; screenshots of
+    every page into test-artifacts/ when it fails."""
     from playwright.sync_api import sync_playwright
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -129,27 +144,80 @@ def test_a_new_customer_uploads_deletes_and_invites_a_developer(live_server, stu
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
-                executable_path=CHROMIUM,
-                headless=True,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                ],
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
             )
             try:
-                _walk(browser, live_server.url, pages)
+                walk(browser, live_server.url, pages)
             except Exception:
                 ARTIFACTS.mkdir(exist_ok=True)
                 for number, page in enumerate(pages):
                     page.screenshot(
-                        path=str(ARTIFACTS / f"dashboard-e2e-{number}.png"), full_page=True
+                        path=str(ARTIFACTS / f"{walk.__name__}-{number}.png"), full_page=True
                     )
                 raise
             finally:
                 browser.close()
     finally:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+def test_a_new_customer_uploads_deletes_and_invites_a_developer(live_server, stub_worker, settings):
+    _run(live_server, settings, _walk)
+
+
+def _sign_in(browser, base: str, pages: list, email: str, password: str, **context):
+    page = browser.new_context(**context).new_page()
+    pages.append(page)
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/dashboard/[0-9a-f-]{36}/$"))
+    return page
+
+
+def test_a_failed_upload_leaves_nothing_and_a_blocked_organization_is_told(
+    live_server, stub_worker, settings, owner
+):
+    settings.IMGWIRE_PUBLIC_URL = live_server.url  # the upload_url of the API upload below
+    ready_id = upload(owner.server, jpeg(640, 480), "image/jpeg", "kept.jpg")
+    stub_worker()
+    environment_url = f"{live_server.url}/dashboard/{owner.environment.id}/"
+
+    def walk(browser, base, pages):
+        page = _sign_in(browser, base, pages, owner.user.email, "pw-" + "owner" * 3)
+        page.goto(environment_url + "images/upload/")
+        # The PUT fails as a refusing storage or a dropped connection would make it fail.
+        page.route("**/ingest/**", lambda route: route.fulfill(status=500, body="storage down"))
+        page.evaluate(
+            DROP_SCRIPT, [["lost.jpg", "image/jpeg", base64.b64encode(jpeg(64, 48)).decode()]]
+        )
+        failed = page.wait_for_selector("li.upload[data-status=failed]", timeout=30_000)
+        assert "Nothing was kept" in failed.inner_text()
+        assert list(Image.objects.values_list("id", flat=True)) == [uuid.UUID(ready_id)]
+
+        owner.organization.blocked = True
+        owner.organization.save()
+        for size in (None, PHONE):
+            viewer = (
+                page
+                if size is None
+                else _sign_in(
+                    browser, base, pages, owner.user.email, "pw-" + "owner" * 3, viewport=size
+                )
+            )
+            for section in ("", "metrics/", "images/"):  # the grid last
+                viewer.goto(environment_url + section)
+                banner = viewer.locator("section.standing")
+                assert "Uploads and delivery are blocked." in banner.inner_text()
+            viewer.wait_for_function(
+                "() => [...document.querySelectorAll('.grid img')]"
+                ".every(i => i.complete && i.naturalWidth > 0)"
+            )
+            assert viewer.locator(".grid img").count() == 1
+            assert (
+                viewer.evaluate("document.documentElement.scrollWidth")
+                <= (size or {"width": 1280})["width"]
+            )
+
+    _run(live_server, settings, walk)
