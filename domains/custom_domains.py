@@ -18,7 +18,8 @@ from domains.models import CustomDomain, CustomDomainCertificateStatus, CustomDo
 from domains.tls import Certificate, CertificateProbe
 from environments.models import Environment
 from environments.quotas import check_custom_domain_allowed
-from imgwire_site.api.errors import ConflictError, ResourceNotFoundError, field_error
+from imgwire_site import domain as refusals
+from imgwire_site.domain import Refusal
 
 # A customer may chain CNAMEs through their own names before reaching the target; more
 # hops than this is a loop or a mistake.
@@ -37,26 +38,30 @@ def _hostname(text: str) -> str:
     try:
         hostname = normalise_hostname(text)
     except InvalidHostname as error:
-        raise field_error(["body", "hostname"], str(error)) from None
+        raise Refusal(refusals.INVALID_VALUE, str(error), field="hostname") from None
     if is_own_host(hostname):
-        raise field_error(
-            ["body", "hostname"], f"{hostname} is one of this install's own host names"
+        raise Refusal(
+            refusals.INVALID_VALUE,
+            f"{hostname} is one of this install's own host names",
+            field="hostname",
         )
     return hostname
 
 
-def _taken(hostname: str) -> ConflictError:
-    return ConflictError(
+def _taken(hostname: str) -> Refusal:
+    return Refusal(
+        refusals.CONFLICT,
         f"{hostname} is already the custom domain of another environment; a host name can "
-        "serve only one environment (delete it there first)."
+        "serve only one environment (delete it there first).",
     )
 
 
 def custom_domain_get(environment) -> CustomDomain:
     domain = CustomDomain.objects.for_environment(environment).first()
     if domain is None:
-        raise ResourceNotFoundError(
-            "This environment has no custom domain; create one with POST /api/v1/custom_domain/."
+        raise Refusal(
+            refusals.NOT_FOUND,
+            "This environment has no custom domain; create one with POST /api/v1/custom_domain/.",
         )
     return domain
 
@@ -72,9 +77,10 @@ def custom_domain_create(*, environment, hostname: str) -> CustomDomain:
     list(Environment.objects.select_for_update().filter(pk=environment.pk).values_list("pk"))
     existing = CustomDomain.objects.for_environment(environment).first()
     if existing is not None:
-        raise ConflictError(
+        raise Refusal(
+            refusals.CONFLICT,
             f"This environment already has the custom domain {existing.hostname}; "
-            "delete it first to use another host name."
+            "delete it first to use another host name.",
         )
     if CustomDomain.objects.filter(hostname=hostname).exists():
         raise _taken(hostname)
@@ -202,7 +208,9 @@ def custom_domain_test_connection(
     changes["updated_at"] = now  # update() skips auto_now
     updated = CustomDomain.objects.filter(pk=domain.pk).update(**changes)
     if not updated:
-        raise ResourceNotFoundError("The custom domain was deleted while it was being tested.")
+        raise Refusal(
+            refusals.NOT_FOUND, "The custom domain was deleted while it was being tested."
+        )
     for field, value in changes.items():
         setattr(domain, field, value)
     return domain

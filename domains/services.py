@@ -5,7 +5,8 @@ from django.db import IntegrityError, transaction
 from domains.cors import InvalidPattern, canonical_pattern
 from domains.models import CorsOrigin
 from environments.models import Environment
-from imgwire_site.api.errors import ConflictError, ResourceNotFoundError, field_error
+from imgwire_site import domain
+from imgwire_site.domain import Refusal
 
 # Enough for every real deployment we know of; wildcards cover fleets of subdomains. The
 # cap also bounds the per-request matching work of Client-Key calls.
@@ -16,7 +17,7 @@ def _canonical(pattern: str) -> str:
     try:
         return canonical_pattern(pattern)
     except InvalidPattern as error:
-        raise field_error(["body", "pattern"], str(error)) from None
+        raise Refusal(domain.INVALID_VALUE, str(error), field="pattern") from None
 
 
 def _lock_environment(environment) -> None:
@@ -25,15 +26,15 @@ def _lock_environment(environment) -> None:
     list(Environment.objects.select_for_update().filter(pk=environment.pk).values_list("pk"))
 
 
-def _duplicate(pattern: str) -> ConflictError:
-    return ConflictError(f"This environment already has the CORS origin {pattern}.")
+def _duplicate(pattern: str) -> Refusal:
+    return Refusal(domain.CONFLICT, f"This environment already has the CORS origin {pattern}.")
 
 
 def _get(environment, cors_origin_id) -> CorsOrigin:
     cors_origin = CorsOrigin.objects.for_environment(environment).filter(id=cors_origin_id).first()
     if cors_origin is None:
-        raise ResourceNotFoundError(
-            f"CORS origin {cors_origin_id} was not found in this environment."
+        raise Refusal(
+            domain.NOT_FOUND, f"CORS origin {cors_origin_id} was not found in this environment."
         )
     return cors_origin
 
@@ -56,10 +57,12 @@ def cors_origin_create(*, environment, pattern: str) -> CorsOrigin:
     if existing.filter(pattern=canonical).exists():
         raise _duplicate(canonical)
     if existing.count() >= MAX_CORS_ORIGINS_PER_ENVIRONMENT:
-        raise ConflictError(
+        raise Refusal(
+            domain.CONFLICT,
             f"This environment already has {MAX_CORS_ORIGINS_PER_ENVIRONMENT} CORS origins, "
             "the most allowed; delete one, or cover several hosts with a wildcard like "
-            "*.example.com."
+            "*.example.com.",
+            limit=MAX_CORS_ORIGINS_PER_ENVIRONMENT,
         )
     return _save(CorsOrigin(environment=environment, pattern=canonical), force_insert=True)
 

@@ -1,4 +1,5 @@
-"""Plan limits and subscription standing: the checks that answer 402 PaymentRequiredError.
+"""Plan limits and subscription standing: the checks that refuse with quota_exceeded or
+account_inactive (imgwire_site/domain.py; 402 PaymentRequiredError in the Resource API).
 
 Reads only (the upload limit's atomic slot is environments/upload_quota.py). Each check
 costs at most one aggregate query, and none at all when the plan has no limit for what is
@@ -23,7 +24,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from environments.models import EnforcementMode, Organization, SubscriptionStatus
-from imgwire_site.api.errors import PaymentRequiredError
+from imgwire_site import domain
+from imgwire_site.domain import Refusal
 
 # PAST_DUE keeps working: it is the grace period while a payment is retried. The billing
 # side (or an operator) moves the organization to CANCELED or blocks it when that ends.
@@ -195,14 +197,16 @@ def upload_limit_sentence(used: int, limit: int, plan, period: QuotaPeriod) -> s
 def check_organization_in_good_standing(organization: Organization) -> None:
     """402 while the organization is blocked or its subscription is inactive. No query."""
     if organization.blocked:
-        raise PaymentRequiredError(
+        raise Refusal(
+            domain.ACCOUNT_INACTIVE,
             "This organization is blocked, so its images can be neither uploaded nor "
-            "delivered; ask the operator of this Imgwire install to unblock it."
+            "delivered; ask the operator of this Imgwire install to unblock it.",
         )
     if organization.subscription_status in INACTIVE_STATUSES:
-        raise PaymentRequiredError(
+        raise Refusal(
+            domain.ACCOUNT_INACTIVE,
             f"This organization's subscription is {organization.subscription_status}; "
-            "activate a subscription (or ask the operator of this install) to continue."
+            "activate a subscription (or ask the operator of this install) to continue.",
         )
 
 
@@ -225,27 +229,35 @@ def check_upload_allowed(environment, *, incoming_bytes: int | None = None) -> N
     period = quota_period_of(organization)
     usage = upload_usage(organization, period, measures)
     if "pending" in usage and usage["pending"] >= limits["pending"]:
-        raise PaymentRequiredError(
+        raise Refusal(
+            domain.QUOTA_EXCEEDED,
             f"This organization has {usage['pending']} of the {limits['pending']} pending "
             f"uploads of the {plan.name} plan (uploads still waiting for their bytes); "
-            "finish or abandon some, or upgrade the plan, then retry."
+            "finish or abandon some, or upgrade the plan, then retry.",
+            limit=limits["pending"],
         )
     if "uploads" in usage and usage["uploads"] >= limits["uploads"]:
-        raise PaymentRequiredError(
-            upload_limit_sentence(usage["uploads"], limits["uploads"], plan, period)
+        raise Refusal(
+            domain.QUOTA_EXCEEDED,
+            upload_limit_sentence(usage["uploads"], limits["uploads"], plan, period),
+            limit=limits["uploads"],
         )
     if "storage" in usage:
         stored, limit = usage["storage"], limits["storage"]
         if stored >= limit:
-            raise PaymentRequiredError(
+            raise Refusal(
+                domain.QUOTA_EXCEEDED,
                 f"This organization stores {_size(stored)} of the {_size(limit)} of storage "
-                f"of the {plan.name} plan; delete images or upgrade the plan."
+                f"of the {plan.name} plan; delete images or upgrade the plan.",
+                limit=limit,
             )
         if incoming_bytes is not None and stored + incoming_bytes > limit:
-            raise PaymentRequiredError(
+            raise Refusal(
+                domain.QUOTA_EXCEEDED,
                 f"This upload of {_size(incoming_bytes)} would bring this organization's "
                 f"storage to {_size(stored + incoming_bytes)}, over the {_size(limit)} of the "
-                f"{plan.name} plan; delete images or upgrade the plan."
+                f"{plan.name} plan; delete images or upgrade the plan.",
+                limit=limit,
             )
 
 
@@ -254,8 +266,9 @@ def check_custom_domain_allowed(organization: Organization) -> None:
     check_organization_in_good_standing(organization)
     plan = organization.billing_plan
     if plan is not None and not plan.custom_domain_enabled:
-        raise PaymentRequiredError(
-            f"The {plan.name} plan does not include custom domains; upgrade the plan to add one."
+        raise Refusal(
+            domain.QUOTA_EXCEEDED,
+            f"The {plan.name} plan does not include custom domains; upgrade the plan to add one.",
         )
 
 
@@ -267,13 +280,15 @@ def check_member_limit(organization: Organization) -> None:
         return
     members = organization.memberships.count()
     if not plan.teams_enabled and members >= 1:
-        raise PaymentRequiredError(
-            f"The {plan.name} plan does not include teams; upgrade the plan to invite members."
+        raise Refusal(
+            domain.QUOTA_EXCEEDED,
+            f"The {plan.name} plan does not include teams; upgrade the plan to invite members.",
         )
     if plan.team_member_limit is not None and members >= plan.team_member_limit:
-        raise PaymentRequiredError(
+        raise Refusal(
+            domain.QUOTA_EXCEEDED,
             f"This organization has {members} of the {plan.team_member_limit} team members "
-            f"of the {plan.name} plan; remove a member or upgrade the plan to invite another."
+            f"of the {plan.name} plan; remove a member or upgrade the plan to invite another.",
         )
 
 
@@ -329,11 +344,13 @@ def check_delivery_allowed(organization: Organization, *, is_cached: Callable[[]
         return
     mode, sentence = exceeded
     if mode == EnforcementMode.BLOCK_ALL:
-        raise PaymentRequiredError(
-            f"{sentence}; delivery is paused until the next period or a plan upgrade."
+        raise Refusal(
+            domain.QUOTA_EXCEEDED,
+            f"{sentence}; delivery is paused until the next period or a plan upgrade.",
         )
     if not is_cached():
-        raise PaymentRequiredError(
+        raise Refusal(
+            domain.QUOTA_EXCEEDED,
             f"{sentence}; only images already rendered are served until the next period or "
-            "a plan upgrade."
+            "a plan upgrade.",
         )

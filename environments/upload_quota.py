@@ -20,7 +20,8 @@ from django.db.models import F
 
 from environments.models import UploadQuotaCounter
 from environments.quotas import quota_period_of, upload_limit_sentence, upload_usage
-from imgwire_site.api.errors import PaymentRequiredError
+from imgwire_site import domain
+from imgwire_site.domain import Refusal
 
 
 def _counters(organization, period):
@@ -71,7 +72,11 @@ def upload_slot_reserve(environment) -> None:
             return
         used = counters.values_list("used", flat=True).first()
         if used is not None:
-            raise PaymentRequiredError(upload_limit_sentence(used, limit, plan, period))
+            raise Refusal(
+                domain.QUOTA_EXCEEDED,
+                upload_limit_sentence(used, limit, plan, period),
+                limit=limit,
+            )
         _counter_create(organization, period)
     raise RuntimeError("the upload counter could be neither created nor read")
 

@@ -7,8 +7,10 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from images.services.ingest import IngestRefused, image_receive_upload
+from images.services.ingest import image_receive_upload
 from images.services.uploads import read_upload_signature
+from imgwire_site.api.errors import refusal_answer
+from imgwire_site.domain import Refusal
 
 
 @csrf_exempt
@@ -23,10 +25,9 @@ def ingest_upload(request, image_id):
             content_length=request.META.get("CONTENT_LENGTH"),
             stream=request,
         )
-    except IngestRefused as refusal:
-        return JsonResponse(
-            {"detail": refusal.message, "error_type": refusal.error_type}, status=refusal.status
-        )
+    except Refusal as refusal:  # answered in the Resource API's shape, like the API itself
+        status, body, headers = refusal_answer(refusal)
+        return JsonResponse(body, status=status, headers=headers)
     return JsonResponse(
         {
             "id": str(image.id),

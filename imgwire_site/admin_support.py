@@ -15,6 +15,7 @@ from django.urls import reverse
 from environments.lifecycle import EnvironmentRuleError
 from environments.team import TeamRuleError
 from imgwire_site.api.errors import DomainError
+from imgwire_site.domain import Refusal
 
 
 class AdminRefusal(ValueError):
@@ -22,7 +23,7 @@ class AdminRefusal(ValueError):
 
 
 # What services raise when a change breaks a rule: shown to the operator, nothing saved.
-REFUSALS = (AdminRefusal, TeamRuleError, EnvironmentRuleError, DomainError)
+REFUSALS = (AdminRefusal, TeamRuleError, EnvironmentRuleError, Refusal, DomainError)
 
 
 class ServiceModelAdmin(admin.ModelAdmin):

@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from images.models import Image, incoming_key, original_key, variants_prefix
 from images.storage import delete_object, delete_prefix
-from imgwire_site.api.errors import ResourceNotFoundError
+from imgwire_site import domain
+from imgwire_site.domain import Refusal
 from imgwire_site.tasks import enqueue_on_commit
 
 MAX_BULK_DELETE = 1000
@@ -32,7 +33,7 @@ def _mark_deleted(environment, ids) -> list:
 def image_delete(*, environment, image_id) -> None:
     """Repeating a delete of this environment's image is harmless; an unknown id is a 404."""
     if not Image.objects.filter(environment=environment, id=image_id).exists():
-        raise ResourceNotFoundError(f"Image {image_id} was not found in this environment.")
+        raise Refusal(domain.NOT_FOUND, f"Image {image_id} was not found in this environment.")
     _mark_deleted(environment, [image_id])
 
 
@@ -45,9 +46,10 @@ def images_bulk_delete(*, environment, image_ids: list) -> int:
     missing = [str(i) for i in ids if i not in known]
     if missing:
         # Refuse the whole request: deleting part of a batch would leave the caller guessing.
-        raise ResourceNotFoundError(
+        raise Refusal(
+            domain.NOT_FOUND,
             f"{len(missing)} of the image_ids were not found in this environment "
-            f"(first: {missing[0]}); nothing was deleted."
+            f"(first: {missing[0]}); nothing was deleted.",
         )
     return len(_mark_deleted(environment, ids))
 

@@ -15,7 +15,8 @@ from images.downloads.archive import ArchiveEntry, ArchiveSourceMissing, sanitis
 from images.downloads.archive import write_archive as write_zip
 from images.models import DownloadStatus, Image, ImageDownloadJob, ImageStatus
 from images.storage import delete_object
-from imgwire_site.api.errors import ResourceNotFoundError, field_error
+from imgwire_site import domain
+from imgwire_site.domain import Refusal
 from imgwire_site.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -34,24 +35,27 @@ def download_job_create(*, environment, image_ids: list) -> ImageDownloadJob:
     }
     missing = [str(i) for i in ids if i not in found]
     if missing:
-        raise ResourceNotFoundError(
+        raise Refusal(
+            domain.NOT_FOUND,
             f"{len(missing)} of the image_ids were not found in this environment "
-            f"(first: {missing[0]}); no download was created."
+            f"(first: {missing[0]}); no download was created.",
         )
     not_ready = [(str(i), found[i][0]) for i in ids if found[i][0] != ImageStatus.READY]
     if not_ready:
-        raise field_error(
-            ["body", "image_ids"],
+        raise Refusal(
+            domain.INVALID_VALUE,
             f"{len(not_ready)} of the images are not READY (first: {not_ready[0][0]} is "
             f"{not_ready[0][1]}); only READY images can be downloaded.",
+            field="image_ids",
         )
     total = sum(size for _, size in found.values())
     if total > settings.IMGWIRE_DOWNLOAD_MAX_BYTES:
-        raise field_error(
-            ["body", "image_ids"],
+        raise Refusal(
+            domain.TOO_LARGE,
             f"These images add up to {total} bytes; one download may hold at most "
             f"{settings.IMGWIRE_DOWNLOAD_MAX_BYTES} bytes. Split them into several downloads.",
-            "less_than_equal",
+            field="image_ids",
+            limit=settings.IMGWIRE_DOWNLOAD_MAX_BYTES,
         )
     from images.tasks import build_download
 

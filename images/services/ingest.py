@@ -11,17 +11,11 @@ from django.utils import timezone
 from environments.upload_quota import upload_slot_release
 from images.models import Image, ImageStatus
 from images.storage import CountingReader, StreamTooLong, delete_object, save_stream
+from imgwire_site import domain
+from imgwire_site.domain import Refusal
 from imgwire_site.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
-
-
-class IngestRefused(Exception):
-    def __init__(self, status: int, error_type: str, message: str):
-        super().__init__(message)
-        self.status = status
-        self.error_type = error_type
-        self.message = message
 
 
 def image_record_bytes(image_id, *, size: int, digest: str | None = None) -> bool:
@@ -54,50 +48,45 @@ def image_discard_unreceived(image: Image) -> None:
 
 def _check_request(claims: dict | None, content_type: str, content_length: str | None) -> int:
     if claims is None:
-        raise IngestRefused(
-            403,
-            "InvalidSignatureError",
+        raise Refusal(
+            domain.SIGNATURE_INVALID,
             "The upload URL signature is invalid; use the upload_url exactly as returned.",
         )
     if claims.get("expired"):
-        raise IngestRefused(
-            403,
-            "ExpiredSignatureError",
+        raise Refusal(
+            domain.SIGNATURE_EXPIRED,
             "The upload URL has expired; create a new upload with standard_upload "
             "(the same idempotency_key returns the same image with a fresh upload_url).",
         )
     declared_type = claims["t"]
     if content_type.split(";", 1)[0].strip().lower() != declared_type:
-        raise IngestRefused(
-            415,
-            "ContentTypeMismatchError",
+        raise Refusal(
+            domain.CONTENT_TYPE_MISMATCH,
             f"Content-Type must be {declared_type}, the mime_type this upload was created "
             f"with (got {content_type or 'none'}).",
         )
     if not content_length or not content_length.isdigit():
-        raise IngestRefused(
-            411,
-            "LengthRequiredError",
+        raise Refusal(
+            domain.LENGTH_REQUIRED,
             "Send a Content-Length header with the exact size of the file in bytes.",
         )
     length = int(content_length)
     limit = int(claims["n"])
     if claims.get("x") and length != limit:
-        status = 413 if length > limit else 400
-        raise IngestRefused(
-            status,
-            "ContentLengthMismatchError",
+        raise Refusal(
+            domain.LENGTH_OVER_DECLARED if length > limit else domain.LENGTH_UNDER_DECLARED,
             f"Content-Length {length} does not match the content_length declared for this "
             f"upload ({limit}).",
+            limit=limit,
         )
     if length > limit:
-        raise IngestRefused(
-            413,
-            "PayloadTooLargeError",
+        raise Refusal(
+            domain.TOO_LARGE,
             f"Content-Length {length} exceeds the maximum size for this upload ({limit} bytes).",
+            limit=limit,
         )
     if length == 0:
-        raise IngestRefused(400, "EmptyUploadError", "The upload body is empty.")
+        raise Refusal(domain.EMPTY, "The upload body is empty.")
     return length
 
 
@@ -127,9 +116,8 @@ def image_receive_upload(
     length = _check_request(claims, content_type, content_length)
     image = _claim_for_ingest(image_id)
     if image is None:
-        raise IngestRefused(
-            409,
-            "ConflictError",
+        raise Refusal(
+            domain.CONFLICT,
             "This upload URL has already been used (or an upload to it is in progress); "
             "each upload_url accepts one PUT.",
         )
@@ -141,7 +129,7 @@ def image_store_new_upload(*, image: Image, stream, length: int) -> Image:
     stored and checked exactly as a PUT to its upload_url would be."""
     claimed = _claim_for_ingest(image.id)
     if claimed is None:
-        raise IngestRefused(409, "ConflictError", "This upload already received its bytes.")
+        raise Refusal(domain.CONFLICT, "This upload already received its bytes.")
     return _store_claimed(claimed, stream, length)
 
 
@@ -152,39 +140,36 @@ def _store_claimed(image: Image, stream, length: int) -> Image:
     except StreamTooLong:
         delete_object(image.incoming_key)
         _release(image)
-        raise IngestRefused(
-            413, "PayloadTooLargeError", f"The body is longer than Content-Length ({length})."
+        raise Refusal(
+            domain.TOO_LARGE, f"The body is longer than Content-Length ({length}).", limit=length
         ) from None
     except Exception:
         logger.exception("storing upload %s failed", image.id)
         delete_object(image.incoming_key)
         _release(image)
-        raise IngestRefused(
-            400,
-            "UploadInterruptedError",
+        raise Refusal(
+            domain.UPLOAD_INTERRUPTED,
             "The upload could not be stored (the connection may have dropped); PUT it again.",
         ) from None
     if reader.count != length:
         delete_object(image.incoming_key)
         _release(image)
-        raise IngestRefused(
-            400,
-            "UploadInterruptedError",
+        raise Refusal(
+            domain.UPLOAD_INTERRUPTED,
             f"Received {reader.count} bytes but Content-Length said {length}; PUT it again.",
         )
     digest = reader.sha256.hexdigest()
     if image.declared_sha256 and image.declared_sha256.lower() != digest:
         delete_object(image.incoming_key)
         _release(image)
-        raise IngestRefused(
-            422,
-            "HashMismatchError",
+        raise Refusal(
+            domain.HASH_MISMATCH,
             f"The bytes hash to sha256 {digest}, not the hash_sha256 declared for this upload.",
         )
     updated = image_record_bytes(image.id, size=reader.count, digest=digest)
     if not updated:
         # Deleted while uploading: nothing should keep its bytes.
         delete_object(image.incoming_key)
-        raise IngestRefused(404, "ResourceNotFoundError", "This upload no longer exists.")
+        raise Refusal(domain.NOT_FOUND, "This upload no longer exists.")
     image.refresh_from_db()
     return image

@@ -16,9 +16,14 @@ from images.models import Image
 from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION, sniff_mime
 from images.remote import FetchError, FetchLimits, open_remote
 from images.services.ingest import image_discard_unreceived, image_record_bytes
-from images.services.uploads import existing_for_idempotency_key, request_fingerprint
+from images.services.uploads import (
+    PLAN_REFUSALS,
+    existing_for_idempotency_key,
+    request_fingerprint,
+)
 from images.storage import CountingReader, StreamTooLong, delete_object, save_stream
-from imgwire_site.api.errors import PaymentRequiredError, UnprocessableError
+from imgwire_site import domain
+from imgwire_site.domain import Refusal
 from keys.authentication import Access
 
 SNIFF_BYTES = 64
@@ -49,6 +54,11 @@ class _Prefixed(io.RawIOBase):
         return self.body.read(size)
 
 
+def _fetch_failed(error: FetchError, *, limit: int | None = None) -> Refusal:
+    """The fetcher's failure kind travels as the refusal's ``reason``, for each edge's table."""
+    return Refusal(domain.FETCH_FAILED, error.message, reason=error.error_type, limit=limit)
+
+
 def _name_and_type(body, head: bytes, file_name: str | None, mime_type: str | None):
     """Caller's values first; otherwise the bytes, then the response, then the URL."""
     name = file_name or body.file_name or posixpath.basename(body.url.split("?")[0]) or "image"
@@ -58,10 +68,10 @@ def _name_and_type(body, head: bytes, file_name: str | None, mime_type: str | No
     if mime is None:
         mime = EXTENSION_TO_MIME.get(name.rsplit(".", 1)[-1].lower()) if "." in name else None
     if mime is None:
-        raise UnprocessableError(
+        raise Refusal(
+            domain.NOT_AN_IMAGE,
             f"The source did not send an image (Content-Type {body.content_type or 'none'}, "
             "and the first bytes match no accepted format).",
-            error_type="NotAnImageError",
         )
     if "." not in name.strip("."):
         name = f"{name}.{MIME_TO_EXTENSION[mime]}"
@@ -93,7 +103,9 @@ def image_create_from_url(
             return existing
     try:
         check_upload_allowed(access.environment)
-    except PaymentRequiredError:
+    except Refusal as refusal:
+        if refusal.code not in PLAN_REFUSALS:
+            raise
         # A parallel request with this idempotency_key may have just taken the last upload.
         existing = idempotency_key and existing_for_idempotency_key(
             access, idempotency_key, fingerprint
@@ -104,14 +116,14 @@ def image_create_from_url(
     try:
         body = open_remote(url, _limits())
     except FetchError as error:
-        raise UnprocessableError(error.message, error_type=error.error_type) from None
+        raise _fetch_failed(error) from None
     with body:
         try:
             head = body.read(SNIFF_BYTES)
         except FetchError as error:
-            raise UnprocessableError(error.message, error_type=error.error_type) from None
+            raise _fetch_failed(error) from None
         if not head:
-            raise UnprocessableError("The source sent an empty body.", error_type="NotAnImageError")
+            raise Refusal(domain.NOT_AN_IMAGE, "The source sent an empty body.")
         name, mime = _name_and_type(body, head, file_name, mime_type)
         try:
             with transaction.atomic():
@@ -127,7 +139,9 @@ def image_create_from_url(
                     idempotency_key=idempotency_key,
                     request_fingerprint=fingerprint,
                 )
-        except (IntegrityError, PaymentRequiredError):
+        except (IntegrityError, Refusal) as error:
+            if isinstance(error, Refusal) and error.code not in PLAN_REFUSALS:
+                raise
             existing = idempotency_key and existing_for_idempotency_key(
                 access, idempotency_key, fingerprint
             )
@@ -143,7 +157,9 @@ def image_create_from_url(
             image_discard_unreceived(image)
             if isinstance(error, StreamTooLong):
                 error = FetchError("TooLargeError", f"The image is larger than {limit} bytes.")
-            raise UnprocessableError(error.message, error_type=error.error_type) from None
+            raise _fetch_failed(
+                error, limit=limit if error.error_type == "TooLargeError" else None
+            ) from None
         except BaseException:
             delete_object(image.incoming_key)
             image_discard_unreceived(image)

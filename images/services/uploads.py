@@ -13,13 +13,8 @@ from environments.upload_quota import upload_slot_reserve
 from images.models import Image
 from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION
 from images.services.direct import direct_mode, presigned_put_url
-from imgwire_site.api.errors import (
-    ConflictError,
-    InvalidTokenError,
-    PaymentRequiredError,
-    RateLimitedError,
-    field_error,
-)
+from imgwire_site import domain
+from imgwire_site.domain import Refusal
 from imgwire_site.tasks import enqueue_on_commit
 from keys.authentication import Access
 from keys.models import (
@@ -29,6 +24,8 @@ from keys.models import (
 from keys.services import upload_token_consume
 
 INGEST_SALT = "imgwire.ingest.v1"
+# The plan's refusals (docs/quotas.md): a retry with an idempotency_key may still find its image.
+PLAN_REFUSALS = (domain.QUOTA_EXCEEDED, domain.ACCOUNT_INACTIVE)
 
 
 @dataclass(frozen=True)
@@ -45,8 +42,10 @@ class UploadRequest:
 def _extension_of(file_name: str) -> str:
     base = file_name.replace("\\", "/").rsplit("/", 1)[-1]
     if "." not in base.strip(".") or base.endswith("."):
-        raise field_error(
-            ["body", "file_name"], "file_name must include a file extension, like photo.jpg"
+        raise Refusal(
+            domain.INVALID_VALUE,
+            "file_name must include a file extension, like photo.jpg",
+            field="file_name",
         )
     return base.rsplit(".", 1)[-1].lower()
 
@@ -56,10 +55,11 @@ def _resolve_mime(request: UploadRequest) -> tuple[str, str]:
     extension = _extension_of(request.file_name)
     mime = request.mime_type or EXTENSION_TO_MIME.get(extension)
     if mime is None:
-        raise field_error(
-            ["body", "file_name"],
+        raise Refusal(
+            domain.FILE_TYPE_NOT_ACCEPTED,
             f"The extension .{extension} is not an accepted image type; send mime_type, or "
             f"use one of: {', '.join(sorted(EXTENSION_TO_MIME))}",
+            field="file_name",
         )
     return mime, MIME_TO_EXTENSION[mime]
 
@@ -71,19 +71,20 @@ def _check_key_policy(access: Access, mime: str, content_length: int | None) -> 
     if key is not None and not key.is_server:
         allowed = key.allowed_mime_types
         if allowed is not None and mime not in allowed:
-            raise field_error(
-                ["body", "mime_type"],
+            raise Refusal(
+                domain.FILE_TYPE_NOT_ACCEPTED,
                 f"mime_type {mime} is not allowed for this Client Key "
                 f"(allowed: {', '.join(allowed) or 'none'})",
-                "enum",
+                field="mime_type",
             )
     if content_length is not None and content_length > limit:
-        raise field_error(
-            ["body", "content_length"],
+        raise Refusal(
+            domain.TOO_LARGE,
             f"content_length {content_length} exceeds this "
             f"{'Client Key' if access.is_client_key else 'credential'}'s "
             f"maximum_upload_bytes ({limit})",
-            "less_than_equal",
+            field="content_length",
+            limit=limit,
         )
     return limit
 
@@ -95,9 +96,11 @@ def _check_pending_cap(access: Access) -> None:
     cap = key.maximum_pending_uploads or CLIENT_KEY_DEFAULT_PENDING_UPLOADS
     pending = Image.objects.pending_uploads().filter(created_by_key=key).count()
     if pending >= cap:
-        raise RateLimitedError(
+        raise Refusal(
+            domain.RATE_LIMITED,
             f"This Client Key already has {pending} uploads waiting for their bytes "
             f"(maximum_pending_uploads is {cap}); finish or abandon some, then retry.",
+            limit=cap,
             headers={"Retry-After": "60"},
         )
 
@@ -129,9 +132,10 @@ def existing_for_idempotency_key(access: Access, key: str, fingerprint: str) -> 
         .first()
     )
     if image is not None and image.request_fingerprint != fingerprint:
-        raise ConflictError(
+        raise Refusal(
+            domain.CONFLICT,
             "idempotency_key was already used with different parameters; "
-            "use a new key for a different upload."
+            "use a new key for a different upload.",
         )
     return image
 
@@ -152,10 +156,10 @@ def image_create_standard_upload(
     limit = _check_key_policy(access, mime, request.content_length)
     if request.content_length is None and direct_mode():
         # A presigned S3 PUT cannot cap a body of unknown size; the signed length can.
-        raise field_error(
-            ["body", "content_length"],
+        raise Refusal(
+            domain.REQUIRED,
             "content_length is required: this install uploads directly to object storage",
-            "missing",
+            field="content_length",
         )
     fingerprint = _fingerprint(request, mime)
 
@@ -165,7 +169,9 @@ def image_create_standard_upload(
             return existing, limit
     try:
         check_upload_allowed(access.environment, incoming_bytes=request.content_length)
-    except PaymentRequiredError:
+    except Refusal as refusal:
+        if refusal.code not in PLAN_REFUSALS:
+            raise
         # A parallel request with this idempotency_key may have just taken the last upload:
         # its image is the answer to this retry too.
         existing = request.idempotency_key and existing_for_idempotency_key(
@@ -188,10 +194,11 @@ def image_create_standard_upload(
                     environment=access.environment, secret=upload_token or ""
                 )
                 if token is None:
-                    raise InvalidTokenError(
+                    raise Refusal(
+                        domain.INVALID_TOKEN,
                         "Invalid upload token: it is missing, expired, already used, or from "
                         "another environment. Ask your backend for a new one "
-                        "(POST /api/v1/images/token)."
+                        "(POST /api/v1/images/token).",
                     )
             upload_slot_reserve(access.environment)  # the atomic guard of the upload limit
             image = Image.objects.create(
@@ -210,9 +217,11 @@ def image_create_standard_upload(
                 idempotency_key=request.idempotency_key,
                 request_fingerprint=fingerprint,
             )
-    except (IntegrityError, PaymentRequiredError):
+    except (IntegrityError, Refusal) as error:
         # A concurrent request with the same idempotency_key won the insert (or, with one
         # upload left in the plan, the slot: its image is committed once we are refused).
+        if isinstance(error, Refusal) and error.code not in PLAN_REFUSALS:
+            raise
         if not request.idempotency_key:
             raise
         existing = existing_for_idempotency_key(access, request.idempotency_key, fingerprint)

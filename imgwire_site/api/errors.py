@@ -1,7 +1,8 @@
 """The Resource API error shapes.
 
 Validation problems answer 422 with ``{"detail": [{"loc", "msg", "type"}]}``; domain errors
-answer ``{"detail": "<sentence>", "error_type": "<Name>"}``.
+answer ``{"detail": "<sentence>", "error_type": "<Name>"}``. The services raise the neutral
+``imgwire_site.domain.Refusal``; ``refusal_answer`` below is this protocol's table for it.
 """
 
 from django.core.exceptions import (
@@ -13,6 +14,9 @@ from django.core.exceptions import (
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+
+from imgwire_site import domain
+from imgwire_site.domain import Refusal
 
 
 class DomainError(exceptions.APIException):
@@ -113,6 +117,85 @@ _CODE_TO_TYPE = {
 }
 
 
+# --- the neutral Refusal at this edge ------------------------------------------------------
+
+# code -> (status, error_type) of a refusal that names no field.
+REFUSAL_ANSWERS = {
+    domain.INVALID_VALUE: (422, "UnprocessableEntityError"),
+    domain.REQUIRED: (422, "UnprocessableEntityError"),
+    domain.FILE_TYPE_NOT_ACCEPTED: (422, "UnprocessableEntityError"),
+    domain.TOO_LARGE: (413, "PayloadTooLargeError"),
+    domain.QUOTA_EXCEEDED: (402, "PaymentRequiredError"),
+    domain.ACCOUNT_INACTIVE: (402, "PaymentRequiredError"),
+    domain.RATE_LIMITED: (429, "RateLimitedError"),
+    domain.INVALID_TOKEN: (401, "InvalidTokenError"),
+    domain.CONFLICT: (409, "ConflictError"),
+    domain.NOT_FOUND: (404, "ResourceNotFoundError"),
+    domain.FORBIDDEN: (403, "ResourceNotAuthorizedError"),
+    domain.SIGNATURE_INVALID: (403, "InvalidSignatureError"),
+    domain.SIGNATURE_EXPIRED: (403, "ExpiredSignatureError"),
+    domain.CONTENT_TYPE_MISMATCH: (415, "ContentTypeMismatchError"),
+    domain.LENGTH_REQUIRED: (411, "LengthRequiredError"),
+    domain.LENGTH_OVER_DECLARED: (413, "ContentLengthMismatchError"),
+    domain.LENGTH_UNDER_DECLARED: (400, "ContentLengthMismatchError"),
+    domain.EMPTY: (400, "EmptyUploadError"),
+    domain.UPLOAD_INTERRUPTED: (400, "UploadInterruptedError"),
+    domain.HASH_MISMATCH: (422, "HashMismatchError"),
+    domain.NOT_AN_IMAGE: (422, "NotAnImageError"),
+    domain.FETCH_FAILED: (422, "FetchFailedError"),  # the fetcher's reason names it better
+}
+
+# code -> the ``type`` of the 422 entry of a refusal that names a field of the body;
+# (code, field) entries refine it where the reference clients expect another type.
+FIELD_TYPES = {
+    domain.INVALID_VALUE: "value_error",
+    domain.REQUIRED: "missing",
+    domain.FILE_TYPE_NOT_ACCEPTED: "value_error",
+    domain.TOO_LARGE: "less_than_equal",
+    (domain.FILE_TYPE_NOT_ACCEPTED, "mime_type"): "enum",  # outside the key's allowed list
+}
+
+
+def refusal_answer(refusal: Refusal) -> tuple[int, dict, dict]:
+    """(status, body, headers) of a Refusal in this protocol's shapes."""
+    if refusal.field is not None:
+        type_ = FIELD_TYPES.get((refusal.code, refusal.field)) or FIELD_TYPES.get(
+            refusal.code, "value_error"
+        )
+        entry = {"loc": ["body", refusal.field], "msg": refusal.message, "type": type_}
+        return 422, {"detail": [entry]}, dict(refusal.headers)
+    status_code, error_type = REFUSAL_ANSWERS[refusal.code]
+    if refusal.code == domain.FETCH_FAILED and refusal.reason:
+        error_type = refusal.reason  # the fetcher's failure kinds are this API's error_types
+    return status_code, {"detail": refusal.message, "error_type": error_type}, dict(refusal.headers)
+
+
+def _legacy_class(code: str, field: str | None) -> type | None:
+    """Which of this module's classes a Refusal also is, so that code still catching them
+    (``except PaymentRequiredError``) keeps working; see Refusal._legacy_class."""
+    if field is not None:
+        return _LegacyFieldRefusal
+    return _LEGACY_BY_CODE.get(code)
+
+
+class _LegacyMixin:
+    """What callers of the old classes read (the dashboard shows ``detail``)."""
+
+    @property
+    def detail(self):
+        return self.message
+
+
+class _LegacyFieldMixin(_LegacyMixin):
+    @property
+    def errors(self) -> list[dict]:  # RequestValidationError's list, for its readers
+        return refusal_answer(self)[1]["detail"]
+
+
+def _legacy(base: type, mixin: type = _LegacyMixin) -> type:
+    return type(f"Legacy{base.__name__}", (mixin, Refusal, base), {})
+
+
 def flatten_validation_errors(detail, loc: list) -> list[dict]:
     """Turn DRF's nested error dict/list into a flat list of ``{loc, msg, type}``."""
     errors: list[dict] = []
@@ -157,6 +240,9 @@ def exception_handler(exc, context):
     from rest_framework.views import set_rollback
 
     set_rollback()
+    if isinstance(exc, Refusal):
+        status_code, body, headers = refusal_answer(exc)
+        return Response(body, status=status_code, headers=headers or None)
     if isinstance(exc, RequestValidationError):
         return Response({"detail": exc.errors}, status=422)
     if isinstance(exc, DomainError):
@@ -211,3 +297,23 @@ def exception_handler(exc, context):
             status=exc.status_code,
         )
     return None
+
+
+_LegacyFieldRefusal = _legacy(RequestValidationError, _LegacyFieldMixin)
+_LEGACY_CLASSES = {}  # one class per old class, whatever the number of codes it stands for
+_LEGACY_BY_CODE = {
+    code: _LEGACY_CLASSES.setdefault(cls, _legacy(cls))
+    for code, cls in {
+        domain.TOO_LARGE: PayloadTooLargeError,
+        domain.QUOTA_EXCEEDED: PaymentRequiredError,
+        domain.ACCOUNT_INACTIVE: PaymentRequiredError,
+        domain.RATE_LIMITED: RateLimitedError,
+        domain.INVALID_TOKEN: InvalidTokenError,
+        domain.CONFLICT: ConflictError,
+        domain.NOT_FOUND: ResourceNotFoundError,
+        domain.FORBIDDEN: ResourceNotAuthorizedError,
+        domain.NOT_AN_IMAGE: UnprocessableError,
+        domain.FETCH_FAILED: UnprocessableError,
+    }.items()
+}
+Refusal._legacy_class = _legacy_class

@@ -7,14 +7,9 @@ pyuploadcare shows the body as its message, so the code is named there too.
 
 from django.http import JsonResponse
 
-from images.services.ingest import IngestRefused
-from imgwire_site.api.errors import (
-    DomainError,
-    PaymentRequiredError,
-    RateLimitedError,
-    RequestValidationError,
-    ResourceNotAuthorizedError,
-)
+from imgwire_site import domain
+from imgwire_site.api.errors import DomainError, RequestValidationError
+from imgwire_site.domain import Refusal
 
 # error_code -> HTTP status, as the reference lists them (the subset this edge answers).
 STATUS = {
@@ -95,35 +90,70 @@ def error_response(error: UploadcareError) -> JsonResponse:
     return response
 
 
-# Which field of an Imgwire upload refusal means which Uploadcare code.
-_FIELD_CODES = {
+# Which field of a refusal of the shared upload services means which Uploadcare code.
+FIELD_CODES = {
     "file_name": "FileTypeForbiddenError",
     "mime_type": "FileTypeForbiddenError",
     "content_length": "FileSizeLimitExceededError",
     "custom_metadata": "BaseViewsError",
 }
 
+# Which neutral code of a refusal that names no field means which Uploadcare code; every
+# other code is UploadFailedError (the reference's catch-all for a refused upload, and
+# what its clients show for 402-style plan sentences).
+CODE_CODES = {
+    domain.TOO_LARGE: "FileSizeLimitExceededError",
+    domain.LENGTH_OVER_DECLARED: "FileSizeLimitExceededError",
+    domain.RATE_LIMITED: "RequestThrottledError",
+}
+
+# from_url/status/: the remote fetcher's failure kinds (the refusal's ``reason``).
+FETCH_ERROR_CODES = {
+    "BlockedAddressError": "URLHostPrivateIPForbiddenError",
+    "InvalidUrlError": "URLParsingFailedError",
+    "UnsupportedSchemeError": "URLSchemeInvalidError",
+    "UnresolvableHostError": "HostnameNotFoundError",
+    "TooManyRedirectsError": "URLRedirectsLimitExceededError",
+    "SourceHTTPError": "DownloadFileHTTPClientError",
+    "SourceConnectionError": "DownloadFileHTTPNetworkError",
+    "TooSlowError": "DownloadFileTimeLimitExceededError",
+    "TooLargeError": "DownloadFileSizeLimitExceededError",
+}
+
+
+def from_refusal(refusal: Refusal) -> UploadcareError:
+    """The Uploadcare answer to a Refusal: chosen by its ``field``, else its ``code``, never
+    by its sentence, which is passed on as the content (with its Retry-After, if any)."""
+    if refusal.field is not None:
+        code = FIELD_CODES.get(refusal.field, "BaseViewsError")
+    else:
+        code = CODE_CODES.get(refusal.code, "UploadFailedError")
+    return UploadcareError(code, refusal.message, headers=refusal.headers)
+
+
+def fetch_status_code(refusal: Refusal) -> str:
+    """The ``error_code`` a failed from_url job reports for the refusal that ended it."""
+    if refusal.code == domain.NOT_AN_IMAGE:
+        return "DownloadFileValidationFailedError"
+    if refusal.code == domain.FETCH_FAILED:
+        return FETCH_ERROR_CODES.get(refusal.reason or "", "DownloadFileError")
+    if refusal.code in (domain.QUOTA_EXCEEDED, domain.ACCOUNT_INACTIVE):
+        return "UploadFailedError"
+    return "DownloadFileError"
+
 
 def from_imgwire(error: Exception) -> UploadcareError:
     """The Uploadcare code for a refusal of the shared upload services.
 
-    Matched on the error's class and the field it names (structured data), never on its
-    sentence, which is passed on as the content.
+    Refusals map by code and field. The two Resource API classes still accepted are what
+    code outside the services raises (the request parsers' 422 lists, origin checks).
     """
+    if isinstance(error, Refusal):
+        return from_refusal(error)
     if isinstance(error, RequestValidationError):
         first = error.errors[0]
         field = first["loc"][-1] if first.get("loc") else ""
-        return UploadcareError(_FIELD_CODES.get(str(field), "BaseViewsError"), first["msg"])
-    if isinstance(error, PaymentRequiredError):
-        return UploadcareError("UploadFailedError", str(error.detail))
-    if isinstance(error, RateLimitedError):
-        return UploadcareError("RequestThrottledError", str(error.detail), headers=error.headers)
-    if isinstance(error, ResourceNotAuthorizedError):
-        return UploadcareError("UploadFailedError", str(error.detail))
-    if isinstance(error, IngestRefused):
-        if error.status == 413:
-            return UploadcareError("FileSizeLimitExceededError", error.message)
-        return UploadcareError("UploadFailedError", error.message)
+        return UploadcareError(FIELD_CODES.get(str(field), "BaseViewsError"), first["msg"])
     if isinstance(error, DomainError):
         return UploadcareError("UploadFailedError", str(error.detail))
     raise error

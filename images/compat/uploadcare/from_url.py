@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from images.compat.uploadcare.errors import UploadcareError
+from images.compat.uploadcare.errors import UploadcareError, fetch_status_code
 from images.compat.uploadcare.models import (
     FetchStatus,
     UploadcareFetch,
@@ -21,25 +21,11 @@ from images.compat.uploadcare.models import (
 from images.compat.uploadcare.services import TEMPORARY_FOR, store_decision
 from images.models import Image
 from images.services.remote import image_create_from_url
-from imgwire_site.api.errors import DomainError, PaymentRequiredError, UnprocessableError
+from imgwire_site.domain import Refusal
 from imgwire_site.tasks import enqueue_on_commit
 from keys.authentication import Access
 
 MAX_URL_LENGTH = 2048
-
-# The fetcher's error types (images/remote) as Uploadcare names them.
-FETCH_ERROR_CODES = {
-    "BlockedAddressError": "URLHostPrivateIPForbiddenError",
-    "InvalidUrlError": "URLParsingFailedError",
-    "UnsupportedSchemeError": "URLSchemeInvalidError",
-    "UnresolvableHostError": "HostnameNotFoundError",
-    "TooManyRedirectsError": "URLRedirectsLimitExceededError",
-    "SourceHTTPError": "DownloadFileHTTPClientError",
-    "SourceConnectionError": "DownloadFileHTTPNetworkError",
-    "TooSlowError": "DownloadFileTimeLimitExceededError",
-    "TooLargeError": "DownloadFileSizeLimitExceededError",
-    "NotAnImageError": "DownloadFileValidationFailedError",
-}
 
 
 def _url_sha256(url: str) -> str:
@@ -133,15 +119,8 @@ def uploadcare_fetch_run(token) -> None:
             file_name=fetch.filename or None,
             custom_metadata=fetch.metadata or None,
         )
-    except UnprocessableError as error:
-        code = FETCH_ERROR_CODES.get(error.error_type, "DownloadFileError")
-        _fail(fetch, code, str(error.detail))
-        return
-    except PaymentRequiredError as error:
-        _fail(fetch, "UploadFailedError", str(error.detail))
-        return
-    except DomainError as error:
-        _fail(fetch, "DownloadFileError", str(error.detail))
+    except Refusal as refusal:  # the source's or the plan's answer: final, not retried
+        _fail(fetch, fetch_status_code(refusal), refusal.message)
         return
     except BaseException:
         # Not the source's fault (storage, database): the broker's retry may claim it again.

@@ -11,12 +11,9 @@ from images.compat.uploadcare.models import UploadcareFile, UploadcareSettings
 from images.models import Image
 from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION, sniff_mime
 from images.services.deletion import images_bulk_delete
-from images.services.ingest import (
-    IngestRefused,
-    image_discard_unreceived,
-    image_store_new_upload,
-)
+from images.services.ingest import image_discard_unreceived, image_store_new_upload
 from images.services.uploads import UploadRequest, image_create_standard_upload
+from imgwire_site.domain import Refusal
 from keys.authentication import Access
 
 TEMPORARY_FOR = timedelta(hours=24)
@@ -132,7 +129,7 @@ def uploadcare_upload_base(
     )
     try:
         return image_store_new_upload(image=image, stream=part.stream, length=part.size)
-    except IngestRefused:
+    except Refusal:
         image_discard_unreceived(image)  # the request carried the bytes: nothing to retry
         raise
 

@@ -41,8 +41,8 @@ from images.compat.uploadcare.services import (
 )
 from images.compat.uploadcare.wire import file_info
 from images.models import ImageStatus
-from images.services.ingest import IngestRefused
 from imgwire_site.api.errors import DomainError, RequestValidationError
+from imgwire_site.domain import Refusal
 
 # Uploadcare's own cap for direct uploads; larger files use multipart uploads.
 MAX_DIRECT_BYTES = 100 * 1024 * 1024
@@ -67,7 +67,7 @@ def uploadcare_endpoint(*methods):
                 return view(request, *args, **kwargs)
             except UploadcareError as error:
                 return error_response(error)
-            except (RequestValidationError, DomainError, IngestRefused) as error:
+            except (Refusal, RequestValidationError, DomainError) as error:
                 return error_response(from_imgwire(error))
 
         return wrapper
