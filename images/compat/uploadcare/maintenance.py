@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from images.compat.uploadcare.models import FetchStatus, UploadcareFetch, UploadcareMultipart
+from images.compat.uploadcare.s3_parts import s3_multipart_abort
 from images.compat.uploadcare.services import uploadcare_remove_unstored
 from images.storage import delete_prefix
 
@@ -34,7 +35,10 @@ def _abandoned_multipart(now) -> int:
     ).select_related("image")[:BATCH]
     removed = 0
     for session in sessions:
-        delete_prefix(session.parts_prefix)
+        if session.s3_upload_id:
+            s3_multipart_abort(session)  # S3 keeps the parts of an open upload until then
+        else:
+            delete_prefix(session.parts_prefix)
         UploadcareMultipart.objects.filter(pk=session.pk).delete()
         removed += 1
     return removed

@@ -77,6 +77,8 @@ class UploadcareMultipart(models.Model):
     )
     size = models.BigIntegerField()
     part_size = models.BigIntegerField()
+    # Direct mode: the S3 multipart upload the parts go to (presigned UploadPart URLs).
+    s3_upload_id = models.CharField(max_length=1024, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
 

@@ -14,10 +14,21 @@ from django.db import transaction
 
 from images.compat.uploadcare.errors import UploadcareError
 from images.compat.uploadcare.models import UploadcareMultipart
+from images.compat.uploadcare.s3_parts import (
+    s3_multipart_complete,
+    s3_multipart_open,
+    s3_part_urls,
+    s3_parts_held,
+)
 from images.compat.uploadcare.services import uploadcare_image_create
 from images.models import Image
 from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION
-from images.services.ingest import image_store_new_upload
+from images.services.direct import direct_mode
+from images.services.ingest import (
+    image_discard_unreceived,
+    image_record_bytes,
+    image_store_new_upload,
+)
 from images.storage import CountingReader, delete_object, delete_prefix, open_stream, save_stream
 from keys.authentication import Access
 
@@ -115,7 +126,18 @@ def uploadcare_multipart_start(
         )
         session = UploadcareMultipart.objects.create(image=image, size=size, part_size=part_size)
     session.image = image
-    return session, [part_url(session, n) for n in range(1, session.parts_count + 1)]
+    if not direct_mode():
+        return session, [part_url(session, n) for n in range(1, session.parts_count + 1)]
+    try:
+        # After the commit: no S3 call inside a database transaction.
+        session.s3_upload_id = s3_multipart_open(image)
+    except Exception:
+        image_discard_unreceived(image)
+        raise UploadcareError(
+            "UploadFailedError", "Upload failed: object storage refused the multipart upload."
+        ) from None
+    UploadcareMultipart.objects.filter(pk=session.pk).update(s3_upload_id=session.s3_upload_id)
+    return session, s3_part_urls(session)
 
 
 def _session(image_id) -> UploadcareMultipart | None:
@@ -203,14 +225,10 @@ def uploadcare_multipart_complete(*, access: Access, image_id) -> Image:
         raise UploadcareError("MultipartFileNotFoundError", "File is not found.")
     if session.completed_at is not None or not session.image.can_upload:
         raise UploadcareError("MultipartFileAlreadyUploadedError", "File is already uploaded.")
+    if session.s3_upload_id:
+        return _complete_on_s3(session)
     keys = [session.part_key(n) for n in range(1, session.parts_count + 1)]
-    missing = [n for n, key in enumerate(keys, 1) if not default_storage.exists(key)]
-    if missing:
-        raise UploadcareError(
-            "MultipartUploadSizeTooSmallError",
-            f"File size mismatch. Not all parts uploaded? Missing part(s): "
-            f"{', '.join(map(str, missing[:10]))}.",
-        )
+    _refuse_missing([n for n, key in enumerate(keys, 1) if not default_storage.exists(key)])
     stream = _Concatenated(keys)
     try:
         image = image_store_new_upload(image=session.image, stream=stream, length=session.size)
@@ -218,4 +236,32 @@ def uploadcare_multipart_complete(*, access: Access, image_id) -> Image:
         stream.close()
     UploadcareMultipart.objects.filter(pk=session.pk).update(completed_at=image.bytes_received_at)
     delete_prefix(session.parts_prefix)
+    return image
+
+
+def _refuse_missing(missing: list[int]) -> None:
+    if missing:
+        raise UploadcareError(
+            "MultipartUploadSizeTooSmallError",
+            f"File size mismatch. Not all parts uploaded? Missing part(s): "
+            f"{', '.join(map(str, missing[:10]))}.",
+        )
+
+
+def _complete_on_s3(session: UploadcareMultipart) -> Image:
+    held = s3_parts_held(session)
+    numbers = range(1, session.parts_count + 1)
+    _refuse_missing([n for n in numbers if n not in held])
+    wrong = [n for n in numbers if held[n][1] != session.part_length(n)]
+    if wrong:
+        raise UploadcareError(
+            "MultipartFileCompletionFailedError",
+            f"Can not complete upload. Wrong parts size? Part {wrong[0]} holds "
+            f"{held[wrong[0]][1]} bytes, not {session.part_length(wrong[0])}.",
+        )
+    s3_multipart_complete(session, {n: held[n] for n in numbers})
+    # The incoming object now exists whole; processing hashes it as it copies it.
+    image_record_bytes(session.image_id, size=session.size)
+    image = Image.objects.with_environment().get(pk=session.image_id)
+    UploadcareMultipart.objects.filter(pk=session.pk).update(completed_at=image.bytes_received_at)
     return image
