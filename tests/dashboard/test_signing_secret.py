@@ -55,6 +55,7 @@ def test_owners_switch_uploadcares_auto_store_and_see_where_its_clients_point(ow
     keys_url = f"/dashboard/{owner.environment.id}/keys/"
     page = client.get(keys_url)
     assert b"/uploadcare/" in page.content and b"upload_base=" in page.content
+    assert b"base-url=" in page.content  # the File Uploader widget's attribute
     assert store_decision(owner.environment, "auto") is True
     client.post(f"/dashboard/{owner.environment.id}/keys/uploadcare/", {})
     assert store_decision(owner.environment, "auto") is False
