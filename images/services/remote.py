@@ -59,6 +59,25 @@ def _fetch_failed(error: FetchError, *, limit: int | None = None) -> Refusal:
     return Refusal(domain.FETCH_FAILED, error.message, reason=error.error_type, limit=limit)
 
 
+PROGRESS_STEP = 1024 * 1024
+
+
+class _Reporting(io.RawIOBase):
+    """Passes reads through, telling ``report`` the bytes read so far every PROGRESS_STEP."""
+
+    def __init__(self, source, report, total: int | None):
+        self.source, self.report, self.total = source, report, total
+        self.done = self.reported = 0
+
+    def read(self, size=-1):
+        chunk = self.source.read(size)
+        self.done += len(chunk)
+        if self.done - self.reported >= PROGRESS_STEP:
+            self.reported = self.done
+            self.report(self.done, self.total)
+        return chunk
+
+
 def _name_and_type(body, head: bytes, file_name: str | None, mime_type: str | None):
     """Caller's values first; otherwise the bytes, then the response, then the URL."""
     name = file_name or body.file_name or posixpath.basename(body.url.split("?")[0]) or "image"
@@ -87,7 +106,10 @@ def image_create_from_url(
     idempotency_key: str | None = None,
     purpose: str | None = None,
     custom_metadata: dict | None = None,
+    on_progress=None,
 ) -> Image:
+    """``on_progress(done, total)``, when given, hears how far the body has come (every
+    PROGRESS_STEP bytes; ``total`` is None when the source sent no Content-Length)."""
     fingerprint = request_fingerprint(
         {
             "url": url,
@@ -149,7 +171,10 @@ def image_create_from_url(
                 raise
             return existing
         limit = settings.IMGWIRE_URL_FETCH_MAX_BYTES
-        reader = CountingReader(_Prefixed(head, body), limit=limit)
+        source = _Prefixed(head, body)
+        if on_progress is not None:
+            source = _Reporting(source, on_progress, body.content_length)
+        reader = CountingReader(source, limit=limit)
         try:
             save_stream(image.incoming_key, reader, body.content_length or 0)
         except (FetchError, StreamTooLong) as error:

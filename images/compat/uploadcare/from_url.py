@@ -118,6 +118,9 @@ def uploadcare_fetch_run(token) -> None:
             url=fetch.source_url,
             file_name=fetch.filename or None,
             custom_metadata=fetch.metadata or None,
+            on_progress=lambda done, total: UploadcareFetch.objects.filter(pk=fetch.pk).update(
+                done=done, total=total or 0
+            ),
         )
     except Refusal as refusal:  # the source's or the plan's answer: final, not retried
         _fail(fetch, fetch_status_code(refusal), refusal.message)
@@ -160,6 +163,6 @@ def fetch_status(fetch: UploadcareFetch) -> dict:
     if fetch.status == FetchStatus.ERROR:
         return {"status": "error", "error": fetch.error, "error_code": fetch.error_code}
     if fetch.status == FetchStatus.PROGRESS:
-        # The fetch streams straight to storage; its byte count is not tracked on the way.
-        return {"status": "progress", "done": 0, "total": 0}
+        # total is "unknown" when the source sent no length, as upload-client expects.
+        return {"status": "progress", "done": fetch.done, "total": fetch.total or "unknown"}
     return {"status": "waiting"}

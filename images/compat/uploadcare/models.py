@@ -131,6 +131,9 @@ class UploadcareFetch(models.Model):
     image = models.ForeignKey("images.Image", null=True, blank=True, on_delete=models.SET_NULL)
     error = models.CharField(max_length=500, blank=True, default="")
     error_code = models.CharField(max_length=64, blank=True, default="")
+    # How far the fetch has come (total 0: the source did not say); written every MiB.
+    done = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
 

@@ -142,3 +142,31 @@ def test_a_fetch_runs_once_however_often_its_message_arrives(owner, host_root, s
     uploadcare_fetch_run(token)
     assert Image.objects.count() == 1
     assert len(source_server.requests) == 1
+
+
+def test_progress_is_reported_every_mebibyte_of_the_body():
+    import io
+
+    from images.services.remote import PROGRESS_STEP, _Reporting
+
+    heard = []
+    source = _Reporting(io.BytesIO(b"x" * (3 * PROGRESS_STEP + 5)), lambda *a: heard.append(a), 99)
+    while source.read(64 * 1024):
+        pass
+    assert heard == [(PROGRESS_STEP, 99), (2 * PROGRESS_STEP, 99), (3 * PROGRESS_STEP, 99)]
+
+
+def test_a_fetch_in_progress_reports_done_and_total_or_unknown(owner, host_root):
+    from images.compat.uploadcare.from_url import fetch_status
+
+    fetch = UploadcareFetch.objects.create(
+        environment=owner.environment,
+        key=owner.environment.api_keys.first(),
+        source_url="https://images.example/a.png",
+        status=FetchStatus.PROGRESS,
+        done=2048,
+        total=4096,
+    )
+    assert fetch_status(fetch) == {"status": "progress", "done": 2048, "total": 4096}
+    fetch.total = 0
+    assert fetch_status(fetch)["total"] == "unknown"
