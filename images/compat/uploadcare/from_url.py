@@ -153,13 +153,23 @@ def uploadcare_fetch_run(token) -> None:
         UploadcareFetch.objects.filter(pk=fetch.pk).update(status=FetchStatus.SUCCESS, image=image)
 
 
+def fetch_for_status(token) -> UploadcareFetch | None:
+    """One query for a status poll (upload-client polls every 500 ms): the fetch with its
+    image, the image's environment and custom domain (cdn_url) and its stored flag."""
+    return (
+        UploadcareFetch.objects.filter(token=token)
+        .select_related("image__environment__custom_domain", "image__uploadcare")
+        .first()
+    )
+
+
 def fetch_status(fetch: UploadcareFetch) -> dict:
     if fetch.status == FetchStatus.SUCCESS and fetch.image is not None:
         from images.compat.uploadcare.wire import file_info
 
-        image = Image.objects.with_environment().get(pk=fetch.image_id)
-        row = UploadcareFile.objects.filter(image=image).first()
-        return {"status": "success", **file_info(image, is_stored=row.is_stored if row else True)}
+        row = getattr(fetch.image, "uploadcare", None)
+        is_stored = row.is_stored if row is not None else True
+        return {"status": "success", **file_info(fetch.image, is_stored=is_stored)}
     if fetch.status == FetchStatus.ERROR:
         return {"status": "error", "error": fetch.error, "error_code": fetch.error_code}
     if fetch.status == FetchStatus.PROGRESS:

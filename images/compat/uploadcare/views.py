@@ -18,6 +18,7 @@ from images.compat.uploadcare.errors import UploadcareError, error_response, fro
 from images.compat.uploadcare.forms import metadata_from, refuse_nul
 from images.compat.uploadcare.from_url import (
     check_source_url,
+    fetch_for_status,
     fetch_status,
     remembered_file,
     uploadcare_fetch_create,
@@ -28,7 +29,6 @@ from images.compat.uploadcare.groups import (
     uploadcare_group_create,
     uploadcare_group_of,
 )
-from images.compat.uploadcare.models import UploadcareFetch
 from images.compat.uploadcare.multipart import (
     uploadcare_multipart_complete,
     uploadcare_multipart_part,
@@ -259,7 +259,7 @@ def from_url_status(request):
         token = uuid.UUID(raw)
     except ValueError:
         return JsonResponse({"status": "unknown"})
-    fetch = UploadcareFetch.objects.filter(token=token).select_related("image").first()
+    fetch = fetch_for_status(token)
     if fetch is None:
         return JsonResponse({"status": "unknown"})
     response = JsonResponse(fetch_status(fetch))

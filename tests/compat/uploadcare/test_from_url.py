@@ -170,3 +170,17 @@ def test_a_fetch_in_progress_reports_done_and_total_or_unknown(owner, host_root)
     assert fetch_status(fetch) == {"status": "progress", "done": 2048, "total": 4096}
     fetch.total = 0
     assert fetch_status(fetch)["total"] == "unknown"
+
+
+def test_a_success_poll_is_one_query(owner, host_root, source_server, django_assert_num_queries):
+    from django.test import Client
+
+    token = requests.post(
+        f"{host_root}from_url/",
+        data={"pub_key": owner.client_key, "source_url": source_server.url("/image.png")},
+        timeout=10,
+    ).json()["token"]
+    uploadcare_fetch_run(token)
+    with django_assert_num_queries(1):
+        answer = Client().get("/uploadcare/from_url/status/", {"token": token})
+    assert answer.json()["status"] == "success"
