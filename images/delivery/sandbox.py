@@ -195,8 +195,17 @@ def _keep(child: _Child) -> bool:
     return False
 
 
+# Forks ahead still running: retire_idle_children waits for them, or one finishing just
+# after it would leave an idle child behind all the same.
+_forking: set[threading.Thread] = set()
+
+
 def retire_idle_children() -> None:
     """Let every idle child of this process exit (the next render forks afresh)."""
+    with _idle_lock:
+        pending = list(_forking)
+    for thread in pending:
+        thread.join(10)
     with _idle_lock:
         retiring, _idle[:] = list(_idle), []
     for child in retiring:
@@ -206,11 +215,23 @@ def retire_idle_children() -> None:
 def _fork_ahead() -> None:
     """Fork a child for a later render, so that render does not wait for the fork."""
     try:
-        child = _Child.fork()
-    except OSError:  # out of processes or memory: the next render forks its own
-        return
-    if not _keep(child):
-        child.retire(kill=False)
+        try:
+            child = _Child.fork()
+        except OSError:  # out of processes or memory: the next render forks its own
+            return
+        if not _keep(child):
+            child.retire(kill=False)
+    finally:
+        # Only once the child is kept (or not): a retire waiting on this thread then sees it.
+        with _idle_lock:
+            _forking.discard(threading.current_thread())
+
+
+def _start_fork_ahead() -> None:
+    thread = threading.Thread(target=_fork_ahead, daemon=True)
+    with _idle_lock:
+        _forking.add(thread)
+    thread.start()
 
 
 def run_sandboxed(
@@ -258,7 +279,7 @@ def run_sandboxed(
             # start); waiting for that exit here would add ~3 ms to the render.
             child.retire(kill=not answered)
             if not going_on:
-                threading.Thread(target=_fork_ahead, daemon=True).start()
+                _start_fork_ahead()
     if outcome == "error":
         raise SandboxFailure(*value)
     return value
