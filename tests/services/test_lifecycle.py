@@ -66,7 +66,9 @@ def test_an_upload_becomes_ready_and_its_original_lives_in_s3(tenant):
     assert image["hash_sha256"] == hashlib.sha256(data).hexdigest()
     record = Image.objects.get(id=image["id"])
     assert s3_keys(record.original_key) == {record.original_key}
-    assert s3_keys(record.incoming_key) == set()
+    # The worker removes the upload's incoming object right after committing READY (in
+    # that order, so a crash between the two leaves a READY image, never a lost one).
+    wait_for(lambda: s3_keys(record.incoming_key) == set(), timeout=30)
 
 
 def test_a_mislabelled_upload_is_quarantined(tenant):
