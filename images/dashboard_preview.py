@@ -13,7 +13,12 @@ from urllib.parse import parse_qsl
 
 from django.http import HttpResponse, JsonResponse
 
-from images.delivery.service import DeliveryError, ensure_delivered, plan_delivery
+from images.delivery.service import (
+    DeliveryError,
+    ensure_delivered,
+    plan_delivery,
+    variant_headers,
+)
 from images.delivery.views import MAX_QUERY_LENGTH, StoredObjectResponse
 from images.delivery.watermarks import watermark_fetcher
 from images.models import Image, ImageStatus
@@ -60,13 +65,7 @@ def image_preview(request, image_id):
         return _error(400, error.message, "InvalidTransformationError")
     accept = request.META.get("HTTP_ACCEPT")
     plan = plan_delivery(image, transform, accept)
-    headers = {
-        "ETag": plan.etag,
-        "Cache-Control": CACHE_CONTROL,
-        "X-Content-Type-Options": "nosniff",
-    }
-    if plan.negotiated:
-        headers["Vary"] = "Accept"
+    headers = variant_headers(plan, CACHE_CONTROL)
     if plan.etag in request.META.get("HTTP_IF_NONE_MATCH", ""):
         return HttpResponse(status=304, headers=headers)
     try:

@@ -77,6 +77,18 @@ def source_info(image: Image) -> dict:
     }
 
 
+def variant_headers(plan: Plan, cache_control: str) -> dict:
+    """The headers every answer with a variant's bytes (or its 304) carries."""
+    headers = {
+        "ETag": plan.etag,
+        "Cache-Control": cache_control,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if plan.negotiated:
+        headers["Vary"] = "Accept"
+    return headers
+
+
 def plan_delivery(image: Image, transform, accept: str | None) -> Plan:
     from images.transform.engine import SourceInfo
     from images.transform.negotiate import choose_format

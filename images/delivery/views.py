@@ -14,6 +14,7 @@ from images.delivery.service import (
     ensure_delivered,
     find_image,
     plan_delivery,
+    variant_headers,
 )
 from images.delivery.watermarks import watermark_fetcher
 from images.storage import object_exists
@@ -120,13 +121,7 @@ def prepare(request, organization_id, environment_id, image_ref) -> Prepared | H
         )
     except PaymentRequiredError as refusal:
         return _error(402, str(refusal.detail), refusal.error_type)
-    headers = {
-        "ETag": plan.etag,
-        "Cache-Control": CACHE_CONTROL,
-        "X-Content-Type-Options": "nosniff",
-    }
-    if plan.negotiated:
-        headers["Vary"] = "Accept"
+    headers = variant_headers(plan, CACHE_CONTROL)
     if _matches(request.META.get("HTTP_IF_NONE_MATCH", ""), plan.etag):
         record_delivery(image.environment_id, bytes_sent=0, cache_hit=True, rendered=False)
         return HttpResponse(status=304, headers=headers)
