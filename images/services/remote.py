@@ -97,6 +97,17 @@ def _name_and_type(body, head: bytes, file_name: str | None, mime_type: str | No
     return name[:255], mime
 
 
+def _earlier_or_raise(access: Access, idempotency_key, fingerprint) -> Image:
+    """Inside an ``except``: the image an earlier request with this idempotency_key made
+    (it won a race), or the exception being handled, raised again."""
+    existing = idempotency_key and existing_for_idempotency_key(
+        access, idempotency_key, fingerprint
+    )
+    if not existing:
+        raise  # the exception its caller is handling (it runs inside their except blocks)
+    return existing
+
+
 def image_create_from_url(
     *,
     access: Access,
@@ -129,12 +140,7 @@ def image_create_from_url(
         if refusal.code not in PLAN_REFUSALS:
             raise
         # A parallel request with this idempotency_key may have just taken the last upload.
-        existing = idempotency_key and existing_for_idempotency_key(
-            access, idempotency_key, fingerprint
-        )
-        if not existing:
-            raise
-        return existing
+        return _earlier_or_raise(access, idempotency_key, fingerprint)
     try:
         body = open_remote(url, _limits())
     except FetchError as error:
@@ -164,12 +170,7 @@ def image_create_from_url(
         except (IntegrityError, Refusal) as error:
             if isinstance(error, Refusal) and error.code not in PLAN_REFUSALS:
                 raise
-            existing = idempotency_key and existing_for_idempotency_key(
-                access, idempotency_key, fingerprint
-            )
-            if not existing:
-                raise
-            return existing
+            return _earlier_or_raise(access, idempotency_key, fingerprint)
         limit = settings.IMGWIRE_URL_FETCH_MAX_BYTES
         source = _Prefixed(head, body)
         if on_progress is not None:
