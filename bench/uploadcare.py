@@ -64,10 +64,8 @@ from bench.common import (
     versions,
 )
 from bench.rounds import Refused, answer, drain, rounds, statuses
-from bench.uploads import copy_once
+from bench.uploads import PING_PATH, UPLOAD_PATH, copy_once
 
-PING_PATH = "/api/v1/_bench/ping"
-UPLOAD_PATH = "/api/v1/images/standard_upload"
 FILE_NAME = "photo.jpg"
 BOUNDARY = "imgwire-bench-7d9f3c1a"
 PART_SIZE = 5 * MiB  # pyuploadcare's and upload-client's default chunk size
