@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from domains.enforcement import client_origin_check
+from images.api_library import LIBRARY_FILTERS, LIBRARY_INPUT, library_filtered
 from images.models import Image, ImageDownloadJob
 from images.serializers import (
     BulkDeleteImagesSerializer,
@@ -18,6 +19,7 @@ from images.serializers import (
 )
 from images.services.deletion import image_delete, images_bulk_delete
 from images.services.downloads import download_job_create
+from images.services.library import LibraryRequest
 from images.services.remote import image_create_from_url
 from images.services.uploads import UploadRequest, image_create_standard_upload, upload_url_for
 from imgwire_site.api.errors import ResourceNotFoundError
@@ -52,14 +54,15 @@ class ImageListView(APIView):
     @extend_schema(
         operation_id="list_images_api_v1_images__get",
         extensions=sdk("images", "list", paginated=True),
-        parameters=[*PAGINATION_PARAMETERS, ENVIRONMENT_HEADER],
+        parameters=[*PAGINATION_PARAMETERS, *LIBRARY_FILTERS, ENVIRONMENT_HEADER],
         responses=answers(ImageSerializer(many=True)),
         tags=["Images"],
     )
     def get(self, request):
-        queryset = (
-            Image.objects.for_environment(environment_of(request)).with_environment().newest_first()
+        queryset = library_filtered(
+            Image.objects.for_environment(environment_of(request)), request.query_params
         )
+        queryset = queryset.with_environment().newest_first()
         items, headers = paginate(request, queryset)
         return Response(ImageSerializer(items, many=True).data, headers=headers)
 
@@ -143,7 +146,10 @@ class UploadViaUrlView(APIView):
     )
     def post(self, request):
         data = validated(UploadViaUrlCreateSerializer, request.data)
-        image = image_create_from_url(access=request.auth, **data)
+        library = {name: data.pop(name) for name in LIBRARY_INPUT if name in data}
+        image = image_create_from_url(
+            access=request.auth, **data, library=LibraryRequest(**library) if library else None
+        )
         return Response(ImageSerializer(image).data)
 
 

@@ -16,6 +16,11 @@ def original_key(environment_id, image_id) -> str:
     return f"originals/{environment_id}/{image_id}"
 
 
+def versions_prefix(environment_id, image_id) -> str:
+    """Earlier versions' bytes of one image (kept after an overwrite), one object each."""
+    return f"versions/{environment_id}/{image_id}/"
+
+
 def variants_prefix(environment_id, image_id) -> str:
     """Rendered transformations of one image (the delivery cache) live under this prefix."""
     return f"variants/{environment_id}/{image_id}/"
@@ -76,6 +81,23 @@ class ImageQuerySet(models.QuerySet):
             .filter(status=ImageStatus.READY)
         )
 
+    def tagged(self, name: str):
+        # Through ImageTag: its (environment, name, newest) index answers a tag's page
+        # without scanning the environment's images (docs/benchmarks.md has the plan).
+        return self.filter(tag_rows__name=name)
+
+    def in_folder(self, path: str, *, recursive: bool = False):
+        if not recursive:
+            return self.filter(folder=path)
+        if path == "/":
+            return self
+        return self.filter(models.Q(folder=path) | models.Q(folder__startswith=path + "/"))
+
+    def at_path(self, folder: str, file_name: str):
+        """Live, settled images at a file path (the one an overwrite replaces): staging
+        uploads of a new version are not files of their own."""
+        return self.alive().filter(folder=folder, file_name=file_name, replaces__isnull=True)
+
     def ready_history_for(self, environment):
         """Every image of the environment that ever became READY, deleted ones included
         (metrics count what happened; the tenancy boundary is still the environment)."""
@@ -129,6 +151,23 @@ class Image(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)
     enqueued_to = models.CharField(max_length=100, blank=True, default="")
     processed_metadata_at = models.DateTimeField(null=True, blank=True)
+    # The library (docs/library.md): tags, a folder and a name in it, versions, privacy.
+    tags = models.JSONField(default=list, blank=True)
+    folder = models.CharField(max_length=1024, default="/")
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    is_private = models.BooleanField(default=False)
+    custom_coordinates = models.CharField(max_length=64, blank=True, default="")
+    version = models.PositiveIntegerField(default=1)
+    version_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    # A staging upload: once READY, its bytes become the next version of ``replaces``
+    # (images/services/versions.py) and the staging row goes away.
+    replaces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What the staging upload overwrites: {"tags": bool, "custom_metadata": bool}.
+    overwrite = models.JSONField(default=dict, blank=True)
+    # The promotion claim on the replaced image: one version is written at a time.
+    versioning_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -150,6 +189,11 @@ class Image(models.Model):
                 fields=["environment", "deleted_at"],
                 condition=models.Q(deleted_at__isnull=False),
                 name="image_env_deleted_at",
+            ),
+            models.Index(
+                fields=["environment", "folder", "file_name"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="image_env_path",
             ),
             # The reconciler: the latest claims of each queue.
             models.Index(
@@ -176,6 +220,15 @@ class Image(models.Model):
         return original_key(self.environment_id, self.id)
 
     @property
+    def file_path(self) -> str:
+        name = self.file_name or self.original_filename.replace("\\", "/").rsplit("/", 1)[-1]
+        return f"{self.folder.rstrip('/')}/{name}"
+
+    @property
+    def version_name(self) -> str:
+        return f"Version {self.version}"
+
+    @property
     def cdn_url(self) -> str:
         # None when the environment has no custom domain (with_environment() joins it).
         domain = getattr(self.environment, "custom_domain", None)
@@ -197,6 +250,83 @@ class Image(models.Model):
     @property
     def is_directly_deliverable(self) -> bool:
         return self.mime_type in DIRECTLY_DELIVERABLE
+
+
+class ImageTag(models.Model):
+    """One tag of one image, for finding an environment's images by tag (the image's own
+    ``tags`` list is what is shown; the two are written together by the library service)."""
+
+    environment = models.ForeignKey(
+        "environments.Environment", on_delete=models.CASCADE, related_name="+"
+    )
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="tag_rows")
+    name = models.CharField(max_length=100)
+    # The image's own order, copied so a tag's newest-first page is read from this index.
+    image_created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["image", "name"], name="image_tag_unique")]
+        indexes = [
+            models.Index(
+                fields=["environment", "name", "-image_created_at", "-image"],
+                name="image_tag_env_newest",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Folder(models.Model):
+    """A folder of an environment's library; created on demand by the uploads into it."""
+
+    environment = models.ForeignKey(
+        "environments.Environment", on_delete=models.CASCADE, related_name="folders"
+    )
+    path = models.CharField(max_length=1024)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "path"], name="folder_path_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1] or "/"
+
+
+class ImageVersion(models.Model):
+    """An earlier version of an image, replaced by an overwrite; its bytes stay readable."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    version_id = models.UUIDField()
+    mime_type = models.CharField(max_length=32, choices=SupportedMimeType.choices)
+    size_bytes = models.BigIntegerField(default=0)
+    width = models.IntegerField(default=0)
+    height = models.IntegerField(default=0)
+    hash_sha256 = models.CharField(max_length=64, null=True, blank=True)
+    storage_key = models.CharField(max_length=255)
+    # When this version was the current one.
+    created_at = models.DateTimeField()
+    replaced_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "number"], name="image_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.image_id} v{self.number}"
+
+    @property
+    def name(self) -> str:
+        return f"Version {self.number}"
 
 
 class DownloadStatus(models.TextChoices):

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from images.models import DownloadStatus, Image, ImageDownloadJob, ImageStatus, SupportedMimeType
 from images.processing.formats import EXTENSION_TO_MIME
 from images.services.downloads import download_url_for
+from images.services.library import MAX_TAG_LENGTH, MAX_TAGS
 from imgwire_site.api.fields import (
     MAX_METADATA_KEY_LENGTH,
     MAX_METADATA_KEYS,
@@ -53,6 +54,13 @@ SHA256_HEX = RegexValidator(
 )
 
 
+COORDINATES = RegexValidator(
+    r"\A\d{1,7},\d{1,7},\d{1,7},\d{1,7}\Z",
+    "custom_coordinates must be x,y,width,height as whole numbers, like 10,10,100,100",
+    "string_pattern_mismatch",
+)
+
+
 class Sha256Field(StrictCharField):
     def to_internal_value(self, data):
         return super().to_internal_value(data).lower()
@@ -63,8 +71,37 @@ class RemoteUrlField(StrictCharField):
     """Checked by the fetcher (scheme, host, addresses), which says why it refuses one."""
 
 
+class LibraryFieldsMixin(serializers.Serializer):
+    """Where an upload goes in the library (additive to the reference; docs/library.md).
+    The library service checks them again, for every door alike."""
+
+    tags = serializers.ListField(
+        child=StrictCharField(min_length=1, max_length=MAX_TAG_LENGTH),
+        max_length=MAX_TAGS,
+        required=False,
+        help_text="Tags for finding the image (no commas or %; 500 characters in all).",
+    )
+    folder = StrictCharField(
+        min_length=1,
+        max_length=1024,
+        required=False,
+        help_text="A folder path like /products/shoes (created on demand, 50 levels at most).",
+    )
+    is_private = serializers.BooleanField(
+        required=False,
+        help_text="Private images are delivered only through signed URLs (presets stay public).",
+    )
+    custom_coordinates = StrictCharField(
+        min_length=7,
+        max_length=64,
+        required=False,
+        validators=[COORDINATES],
+        help_text="A focus area x,y,width,height in the original's pixels (gravity=custom).",
+    )
+
+
 @extend_schema_serializer(component_name="StandardUploadCreateSchema")
-class StandardUploadCreateSerializer(serializers.Serializer):
+class StandardUploadCreateSerializer(LibraryFieldsMixin, serializers.Serializer):
     file_name = StrictCharField(
         min_length=1,
         max_length=255,
@@ -123,6 +160,12 @@ class StandardUploadCreateScheme(OpenApiSerializerExtension):
         return schema
 
 
+@extend_schema_serializer(component_name="VersionInfoSchema")
+class VersionInfoSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
 @extend_schema_serializer(component_name="ImageSchema")
 class ImageSerializer(serializers.ModelSerializer):
     environment_id = serializers.UUIDField(allow_null=True)
@@ -135,6 +178,9 @@ class ImageSerializer(serializers.ModelSerializer):
     custom_metadata = CustomMetadataField()
     exif_data = serializers.DictField()
     status_reason = serializers.SerializerMethodField()
+    tags = serializers.ListField(child=serializers.CharField())
+    file_path = serializers.CharField()
+    version_info = serializers.SerializerMethodField()
 
     class Meta:
         model = Image
@@ -162,6 +208,13 @@ class ImageSerializer(serializers.ModelSerializer):
             "deleted_at",
             "processed_metadata_at",
             "status_reason",
+            # The library (additive to the reference).
+            "tags",
+            "folder",
+            "file_path",
+            "is_private",
+            "custom_coordinates",
+            "version_info",
         ]
         read_only_fields = fields
         extra_kwargs = {
@@ -172,6 +225,10 @@ class ImageSerializer(serializers.ModelSerializer):
 
     def get_status_reason(self, image) -> str | None:
         return image.status_reason or None
+
+    @extend_schema_field(VersionInfoSerializer)
+    def get_version_info(self, image) -> dict:
+        return {"id": str(image.version_id), "name": image.version_name}
 
 
 @extend_schema_serializer(component_name="StandardUploadResponseSchema")
@@ -245,7 +302,7 @@ class ImageDownloadJobSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_serializer(component_name="UploadViaUrlCreateSchema")
-class UploadViaUrlCreateSerializer(serializers.Serializer):
+class UploadViaUrlCreateSerializer(LibraryFieldsMixin, serializers.Serializer):
     url = RemoteUrlField(min_length=1, max_length=4096)
     file_name = StrictCharField(min_length=1, max_length=255, required=False, allow_null=True)
     mime_type = serializers.ChoiceField(

@@ -49,6 +49,13 @@ def process_image(image_id: str) -> None:
     image_process(image_id)
 
 
+@dramatiq.actor(queue_name=IMAGES_QUEUE, max_retries=10, min_backoff=500)
+def promote_version(staging_id: str) -> None:
+    from images.services.versions import image_version_promote
+
+    image_version_promote(staging_id)  # VersionBusy: retried with backoff
+
+
 @dramatiq.actor(queue_name=IMAGES_QUEUE, max_retries=10, min_backoff=1000)
 def purge_image_objects(environment_id: str, image_id: str) -> None:
     image_purge_objects(environment_id, image_id)

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from images.models import Image, incoming_key, original_key, variants_prefix
+from images.models import Image, incoming_key, original_key, variants_prefix, versions_prefix
 from images.storage import delete_object, delete_prefix
 from imgwire_site import domain
 from imgwire_site.domain import Refusal
@@ -61,3 +61,4 @@ def image_purge_objects(environment_id, image_id) -> None:
     delete_object(incoming_key(environment_id, image_id))
     delete_object(original_key(environment_id, image_id))
     delete_prefix(variants_prefix(environment_id, image_id))
+    delete_prefix(versions_prefix(environment_id, image_id))

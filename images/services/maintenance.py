@@ -43,6 +43,8 @@ class ReconcileReport:
     uploadcare_unstored_removed: int = 0
     uploadcare_parts_removed: int = 0
     uploadcare_fetches_resent: int = 0
+    downloads_resent: int = 0
+    promotions_resent: int = 0
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -300,6 +302,7 @@ def reconcile(now=None) -> ReconcileReport:
     # The compatible protocols build on the images services; imported here, not at the
     # top, so that this module stays importable from theirs.
     from images.compat.uploadcare.maintenance import uploadcare_reconcile
+    from images.services.versions import staging_uploads_promote
 
     uploadcare = uploadcare_reconcile(now)
     report = ReconcileReport(
@@ -312,6 +315,7 @@ def reconcile(now=None) -> ReconcileReport:
         uploadcare_unstored_removed=uploadcare.unstored_removed,
         uploadcare_parts_removed=uploadcare.multipart_parts_removed,
         uploadcare_fetches_resent=uploadcare.fetches_resent,
+        promotions_resent=staging_uploads_promote(now),
     )
     if any(report.as_dict().values()):
         logger.info("reconcile: %s", report.as_dict())

@@ -150,6 +150,11 @@ def image_process(image_id) -> None:
     )
     if ready:
         delete_object(image.incoming_key)
+        if image.replaces_id is not None:
+            # An overwrite: the verified bytes become the next version of that file.
+            from images.services.versions import image_version_promote_soon
+
+            image_version_promote_soon(image.id)
     elif not Image.objects.alive().filter(id=image.id).exists():
         # Deleted while we worked: the purge may already have run, so clean up after it.
         delete_object(image.original_key)

@@ -16,6 +16,12 @@ from images.models import Image
 from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION, sniff_mime
 from images.remote import FetchError, FetchLimits, open_remote
 from images.services.ingest import image_discard_unreceived, image_record_bytes
+from images.services.library import (
+    LibraryRequest,
+    library_file,
+    library_place,
+    placement_fields,
+)
 from images.services.uploads import (
     PLAN_REFUSALS,
     existing_for_idempotency_key,
@@ -118,6 +124,7 @@ def image_create_from_url(
     purpose: str | None = None,
     custom_metadata: dict | None = None,
     on_progress=None,
+    library: LibraryRequest | None = None,
 ) -> Image:
     """``on_progress(done, total)``, when given, hears how far the body has come (every
     PROGRESS_STEP bytes; ``total`` is None when the source sent no Content-Length)."""
@@ -128,8 +135,10 @@ def image_create_from_url(
             "mime_type": mime_type,
             "purpose": purpose,
             "custom_metadata": custom_metadata or {},
+            **({"library": repr(library)} if library else {}),
         }
     )
+    placement = library_place(access, library, file_name or "")
     if idempotency_key:
         existing = existing_for_idempotency_key(access, idempotency_key, fingerprint)
         if existing is not None:
@@ -166,7 +175,9 @@ def image_create_from_url(
                     custom_metadata=custom_metadata or {},
                     idempotency_key=idempotency_key,
                     request_fingerprint=fingerprint,
+                    **placement_fields(placement),
                 )
+                library_file(image, placement)
         except (IntegrityError, Refusal) as error:
             if isinstance(error, Refusal) and error.code not in PLAN_REFUSALS:
                 raise

@@ -13,6 +13,12 @@ from environments.upload_quota import upload_slot_reserve
 from images.models import Image
 from images.processing.formats import EXTENSION_TO_MIME, MIME_TO_EXTENSION
 from images.services.direct import direct_mode, presigned_put_url
+from images.services.library import (
+    LibraryRequest,
+    library_file,
+    library_place,
+    placement_fields,
+)
 from imgwire_site import domain
 from imgwire_site.domain import Refusal
 from imgwire_site.tasks import enqueue_on_commit
@@ -37,6 +43,21 @@ class UploadRequest:
     idempotency_key: str | None = None
     purpose: str | None = None
     custom_metadata: dict | None = None
+    # The library (images/services/library.py); every door may set these.
+    tags: list[str] | None = None
+    folder: str | None = None
+    name: str | None = None  # the file name inside the folder; the upload's basename if None
+    is_private: bool = False
+    custom_coordinates: str | None = None
+    # Make this upload the next version of that image once it is READY.
+    replaces_id: str | None = None
+    overwrite_tags: bool = True
+    overwrite_custom_metadata: bool = True
+
+    def library(self) -> LibraryRequest:
+        return LibraryRequest(
+            **{name: getattr(self, name) for name in LibraryRequest.__dataclass_fields__}
+        )
 
 
 def _extension_of(file_name: str) -> str:
@@ -110,17 +131,31 @@ def request_fingerprint(fields: dict) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
+LIBRARY_DEFAULTS = {
+    "tags": None,
+    "folder": None,
+    "name": None,
+    "is_private": False,
+    "custom_coordinates": None,
+    "replaces_id": None,
+}
+
+
 def _fingerprint(request: UploadRequest, mime: str) -> str:
-    return request_fingerprint(
-        {
-            "file_name": request.file_name,
-            "mime_type": mime,
-            "content_length": request.content_length,
-            "hash_sha256": request.hash_sha256,
-            "purpose": request.purpose,
-            "custom_metadata": request.custom_metadata or {},
-        }
-    )
+    fields = {
+        "file_name": request.file_name,
+        "mime_type": mime,
+        "content_length": request.content_length,
+        "hash_sha256": request.hash_sha256,
+        "purpose": request.purpose,
+        "custom_metadata": request.custom_metadata or {},
+    }
+    # Only what differs from the defaults: an earlier request's fingerprint stays the same.
+    for name, default in LIBRARY_DEFAULTS.items():
+        value = getattr(request, name)
+        if value != default:
+            fields[name] = str(value) if name == "replaces_id" else value
+    return request_fingerprint(fields)
 
 
 def existing_for_idempotency_key(access: Access, key: str, fingerprint: str) -> Image | None:
@@ -162,6 +197,7 @@ def image_create_standard_upload(
             field="content_length",
         )
     fingerprint = _fingerprint(request, mime)
+    placement = library_place(access, request.library(), request.file_name)
 
     if request.idempotency_key:
         existing = existing_for_idempotency_key(access, request.idempotency_key, fingerprint)
@@ -216,7 +252,9 @@ def image_create_standard_upload(
                 custom_metadata=request.custom_metadata or {},
                 idempotency_key=request.idempotency_key,
                 request_fingerprint=fingerprint,
+                **placement_fields(placement),
             )
+            library_file(image, placement)
     except (IntegrityError, Refusal) as error:
         # A concurrent request with the same idempotency_key won the insert (or, with one
         # upload left in the plan, the slot: its image is committed once we are refused).
