@@ -12,11 +12,12 @@ from dramatiq.middleware import Middleware
 from images.services.deletion import image_purge_objects
 from images.services.direct import image_poll_direct_upload
 from images.services.downloads import download_job_build
-from images.services.maintenance import image_record_enqueued, reconcile
+from images.services.maintenance import image_record_enqueued, reconcile, recover
 from images.services.processing import image_process
-from imgwire_site.broker import broker, is_embedded
+from imgwire_site.broker import broker, is_embedded, queue_name
 
-IMAGES_QUEUE = "images"
+IMAGES_QUEUE = queue_name("images")
+DOWNLOADS_QUEUE = queue_name("downloads")
 logger = logging.getLogger(__name__)
 
 
@@ -66,11 +67,16 @@ def reconcile_images() -> None:
     reconcile()
 
 
+@dramatiq.actor(queue_name=IMAGES_QUEUE, max_retries=0, time_limit=60_000)
+def recover_jobs() -> None:
+    recover()
+
+
 @dramatiq.actor(queue_name=IMAGES_QUEUE, max_retries=3, min_backoff=1000)
 def poll_direct_upload(image_id: str, attempt: int = 0) -> None:
     image_poll_direct_upload(image_id, attempt)
 
 
-@dramatiq.actor(queue_name="downloads", max_retries=3, min_backoff=5000, time_limit=3_600_000)
+@dramatiq.actor(queue_name=DOWNLOADS_QUEUE, max_retries=3, min_backoff=5000, time_limit=3_600_000)
 def build_download(job_id: str) -> None:
     download_job_build(job_id)

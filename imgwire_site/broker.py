@@ -2,7 +2,8 @@
 
 Empty (the embedded default): an in-process StubBroker whose worker threads run inside the
 process that serves the app (see wsgi.py/asgi.py). redis:// or amqp://: a real broker, with
-separate ``dramatiq imgwire_site.worker`` processes.
+separate ``dramatiq imgwire_site.worker`` processes. Every queue name goes through
+``queue_name`` so that IMGWIRE_QUEUE_PREFIX keeps installs sharing a broker apart.
 """
 
 import logging
@@ -51,6 +52,13 @@ def _make_broker() -> dramatiq.Broker:
 broker = _make_broker()
 dramatiq.set_broker(broker)
 
+
+def queue_name(name: str) -> str:
+    """The broker queue for ``name`` in this install (``<prefix>.<name>``, or ``name``)."""
+    prefix = settings.IMGWIRE_QUEUE_PREFIX
+    return f"{prefix}.{name}" if prefix else name
+
+
 _embedded_lock = threading.Lock()
 _embedded_worker: dramatiq.Worker | None = None
 
@@ -93,16 +101,27 @@ def stop_worker(worker: dramatiq.Worker) -> None:
 
 
 def _start_embedded_scheduler(interval: int) -> None:
-    """The embedded default has no scheduler process, so it ticks the reconciler itself."""
-    if interval <= 0:
+    """The embedded default has no scheduler process, so it ticks the reconciler itself:
+    the cheap recovery step (lost messages, lapsed claims) every
+    IMGWIRE_RECOVER_INTERVAL_SECONDS, the full reconcile every ``interval``."""
+    from images.tasks import reconcile_images, recover_jobs
+
+    recover_every = settings.IMGWIRE_RECOVER_INTERVAL_SECONDS
+    if interval <= 0 and recover_every <= 0:
         return
-    from images.tasks import reconcile_images
+    tick_every = min(t for t in (interval, recover_every) if t > 0)
 
     def tick():
         stop = threading.Event()
-        while not stop.wait(interval):
+        elapsed = 0
+        while not stop.wait(tick_every):
+            elapsed += tick_every
+            full = interval > 0 and elapsed % interval < tick_every
             try:
-                reconcile_images.send()
+                if full:
+                    reconcile_images.send()  # it recovers too
+                elif recover_every > 0:
+                    recover_jobs.send()
             except Exception:
                 logger.exception("could not enqueue the reconciler")
 

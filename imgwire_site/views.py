@@ -8,6 +8,8 @@ call they answer the Resource API's JSON error shape instead (imgwire_site/urls.
 these as handler400/404/500).
 """
 
+import logging
+
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import JsonResponse
@@ -15,6 +17,7 @@ from django.views import defaults
 
 from imgwire_site.api.errors import too_large_detail
 
+logger = logging.getLogger(__name__)
 # Everything else (dashboard, accounts, admin) is read by people, in a browser.
 JSON_PATH_PREFIXES = ("/api/", "/ingest/", "/hooks/", "/downloads/", "/cdn/", "/health")
 
@@ -23,14 +26,46 @@ def speaks_json(request) -> bool:
     return request.path_info.startswith(JSON_PATH_PREFIXES)
 
 
+def health_live(request):
+    """Liveness: the process answers (restart it if not); says nothing about its services."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_storage() -> None:
+    from django.core.files.storage import default_storage
+
+    default_storage.exists("health-probe")  # a HEAD (S3) or a stat: reachable, authorised
+
+
+def _check_broker() -> None:
+    from imgwire_site.broker import broker, is_embedded
+
+    if is_embedded():
+        return
+    client = getattr(broker, "client", None)
+    if client is not None:  # Redis
+        client.ping()
+    else:  # RabbitMQ: a channel on this thread's connection (opened if need be)
+        broker.channel  # noqa: B018
+
+
 def health(request):
-    """Liveness plus a database round trip, for load balancers."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:
-        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+    """Readiness, for load balancers: a database round trip, storage and the broker."""
+    checks = {"database": _check_database, "storage": _check_storage, "broker": _check_broker}
+    answer, ok = {}, True
+    for name, check in checks.items():
+        try:
+            check()
+            answer[name] = "ok"
+        except Exception:
+            logger.warning("health: %s unreachable", name, exc_info=True)
+            answer[name], ok = "unreachable", False
+    return JsonResponse({"status": "ok" if ok else "error", **answer}, status=200 if ok else 503)
 
 
 def error_response(status: int, detail: str, error_type: str) -> JsonResponse:

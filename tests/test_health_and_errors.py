@@ -7,7 +7,20 @@ pytestmark = pytest.mark.django_db
 def test_health_answers_ok_with_a_database_round_trip():
     response = APIClient().get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "storage": "ok", "broker": "ok"}
+
+
+def test_health_answers_503_naming_the_service_that_is_unreachable(monkeypatch):
+    from imgwire_site import views
+
+    def unreachable():
+        raise OSError("storage is away")
+
+    monkeypatch.setattr(views, "_check_storage", unreachable)
+    response = APIClient().get("/health")
+    assert response.status_code == 503
+    assert response.json()["storage"] == "unreachable"
+    assert APIClient().get("/health/live").json() == {"status": "ok"}
 
 
 def test_the_openapi_document_is_served_without_credentials():

@@ -7,17 +7,17 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from environments.quotas import check_organization_in_good_standing
 from images.downloads.archive import ArchiveEntry, ArchiveSourceMissing, sanitise_entry_names
 from images.downloads.archive import write_archive as write_zip
 from images.models import DownloadStatus, Image, ImageDownloadJob, ImageStatus
+from images.services.leases import holder_is_gone, lease_deadline, lease_holder, lease_kept
 from images.storage import delete_object
 from imgwire_site import domain
 from imgwire_site.domain import Refusal
-from imgwire_site.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 MAX_DOWNLOAD_IDS = 1000
@@ -57,29 +57,51 @@ def download_job_create(*, environment, image_ids: list) -> ImageDownloadJob:
             field="image_ids",
             limit=settings.IMGWIRE_DOWNLOAD_MAX_BYTES,
         )
-    from images.tasks import build_download
+    from images.services.recovery import download_job_send
 
     with transaction.atomic():
         job = ImageDownloadJob.objects.create(
             environment=environment,
             image_ids=[str(i) for i in ids],
             expires_at=timezone.now() + timedelta(seconds=settings.IMGWIRE_DOWNLOAD_TTL_SECONDS),
+            enqueued_at=timezone.now(),
         )
-        enqueue_on_commit(build_download, str(job.id))
+        download_job_send(job.id)
     return job
 
 
 def _claim(job_id) -> ImageDownloadJob | None:
+    """PENDING (or PROCESSING whose lease lapsed: a dead worker) → PROCESSING, once."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.IMGWIRE_PROCESSING_STALE_SECONDS)
-    claimed = (
-        ImageDownloadJob.objects.filter(id=job_id, expires_at__gt=now)
-        .filter(
-            Q(status=DownloadStatus.PENDING)
-            | Q(status=DownloadStatus.PROCESSING, processing_started_at__lt=stale)
+    claim = {
+        "status": DownloadStatus.PROCESSING,
+        "processing_started_at": now,
+        "lease_expires_at": lease_deadline(now),
+        "lease_holder": lease_holder(),
+        "attempts": F("attempts") + 1,
+        "updated_at": now,
+    }
+    alive = ImageDownloadJob.objects.filter(id=job_id, expires_at__gt=now)
+    processing = Q(status=DownloadStatus.PROCESSING)
+    claimed = alive.filter(
+        Q(status=DownloadStatus.PENDING)
+        | processing & Q(lease_expires_at__lt=now)
+        # Claimed before leases existed: the fixed stale deadline still applies.
+        | processing & Q(lease_expires_at=None, processing_started_at__lt=stale)
+    ).update(**claim)
+    if claimed != 1:
+        held = alive.filter(status=DownloadStatus.PROCESSING).values_list(
+            "lease_holder", "processing_started_at"
         )
-        .update(status=DownloadStatus.PROCESSING, processing_started_at=now, updated_at=now)
-    )
+        holder = next(iter(held), None)
+        if holder is None or not holder_is_gone(holder[0]):
+            return None
+        claimed = alive.filter(
+            status=DownloadStatus.PROCESSING,
+            lease_holder=holder[0],
+            processing_started_at=holder[1],
+        ).update(**claim)
     return ImageDownloadJob.objects.get(id=job_id) if claimed == 1 else None
 
 
@@ -99,6 +121,26 @@ def download_job_build(job_id) -> None:
     job = _claim(job_id)
     if job is None:
         return
+    if job.attempts > settings.IMGWIRE_PROCESSING_MAX_ATTEMPTS:
+        _finish(
+            job,
+            status=DownloadStatus.FAILED,
+            failure_reason=f"Building the archive was interrupted {job.attempts - 1} times; "
+            "request a new download.",
+        )
+        return
+    claim = {"status": DownloadStatus.PROCESSING}
+    claim["processing_started_at"] = job.processing_started_at
+    with lease_kept(ImageDownloadJob, job.id, **claim):
+        try:
+            _build_claimed(job)
+        except Exception:
+            # Storage or the database failed, not the job: hand it back for the retry.
+            _finish(job, status=DownloadStatus.PENDING, lease_expires_at=None)
+            raise
+
+
+def _build_claimed(job: ImageDownloadJob) -> None:
     images = {
         str(image.id): image
         for image in Image.objects.alive().filter(

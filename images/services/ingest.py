@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from environments.upload_quota import upload_slot_release
 from images.models import Image, ImageStatus
+from images.services.leases import holder_is_gone, lease_deadline, lease_holder, lease_kept
 from images.storage import CountingReader, StreamTooLong, delete_object, save_stream
 from imgwire_site import domain
 from imgwire_site.domain import Refusal
@@ -91,18 +92,28 @@ def _check_request(claims: dict | None, content_type: str, content_length: str |
 
 
 def _claim_for_ingest(image_id) -> Image | None:
-    """Take the right to write this image's bytes. One PUT at a time; a PUT that died
-    mid-way releases it (or it lapses after the URL's lifetime)."""
+    """Take the right to write this image's bytes. One PUT at a time; a PUT that fails
+    releases it, and one whose process died stops renewing its lease, so a retry succeeds
+    once the lease lapses (at once when the dead process was on this machine)."""
     now = timezone.now()
     lapse = now - timedelta(seconds=settings.IMGWIRE_UPLOAD_URL_TTL_SECONDS)
-    claimed = (
-        Image.objects.alive()
-        .filter(id=image_id, status=ImageStatus.PENDING, bytes_received_at__isnull=True)
-        .filter(Q(ingest_started_at__isnull=True) | Q(ingest_started_at__lt=lapse))
-        .update(ingest_started_at=now)
+    claim = {"ingest_started_at": now, "lease_expires_at": lease_deadline(now)}
+    claim["lease_holder"] = lease_holder()
+    unreceived = Image.objects.alive().filter(
+        id=image_id, status=ImageStatus.PENDING, bytes_received_at__isnull=True
     )
+    claimed = unreceived.filter(
+        Q(ingest_started_at__isnull=True)
+        | Q(lease_expires_at__lt=now)
+        | Q(lease_expires_at=None, ingest_started_at__lt=lapse)
+    ).update(**claim)
     if claimed != 1:
-        return None
+        held = next(iter(unreceived.values_list("lease_holder", "ingest_started_at")), None)
+        if held is None or not holder_is_gone(held[0]):
+            return None
+        claimed = unreceived.filter(lease_holder=held[0], ingest_started_at=held[1]).update(**claim)
+        if claimed != 1:
+            return None
     return Image.objects.get(id=image_id)
 
 
@@ -134,6 +145,13 @@ def image_store_new_upload(*, image: Image, stream, length: int) -> Image:
 
 
 def _store_claimed(image: Image, stream, length: int) -> Image:
+    # The lease is renewed while the bytes stream in (a slow client may take minutes).
+    claim = {"ingest_started_at": image.ingest_started_at, "bytes_received_at__isnull": True}
+    with lease_kept(Image, image.id, **claim):
+        return _store_claimed_bytes(image, stream, length)
+
+
+def _store_claimed_bytes(image: Image, stream, length: int) -> Image:
     reader = CountingReader(stream, limit=length)
     try:
         save_stream(image.incoming_key, reader, length)

@@ -21,8 +21,8 @@ from django.utils import timezone
 from environments.upload_quota import upload_slot_release
 from images.models import Image, ImageDownloadJob, ImageStatus, incoming_key
 from images.services.downloads import download_jobs_expire
+from images.services.recovery import download_jobs_recover, send_now
 from images.storage import delete_object, delete_prefix, local_path
-from imgwire_site.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -30,6 +30,9 @@ BATCH = 500
 # message dropped, the embedded broker's process gone); whether it is, see
 # images_requeue_stuck.
 LOST_MESSAGE_AFTER = timedelta(minutes=2)
+# Bytes received this long ago with no message ever recorded as sent: the send failed
+# (the broker was down), so the message is sent again at the next tick.
+NEVER_SENT_AFTER = timedelta(seconds=10)
 
 
 @dataclass
@@ -45,6 +48,7 @@ class ReconcileReport:
     uploadcare_fetches_resent: int = 0
     downloads_resent: int = 0
     promotions_resent: int = 0
+    tags_forgotten: int = 0
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -70,8 +74,14 @@ def _lost_messages(now) -> list:
     """
     waiting = list(
         Image.objects.alive()
-        .filter(status=ImageStatus.PENDING, bytes_received_at__lt=now - LOST_MESSAGE_AFTER)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - LOST_MESSAGE_AFTER))
+        .filter(status=ImageStatus.PENDING)
+        .filter(
+            Q(enqueued_at__isnull=True, bytes_received_at__lt=now - NEVER_SENT_AFTER)
+            | Q(
+                enqueued_at__lt=now - LOST_MESSAGE_AFTER,
+                bytes_received_at__lt=now - LOST_MESSAGE_AFTER,
+            )
+        )
         .order_by("enqueued_at")
         .values_list("id", "enqueued_at", "enqueued_to")[:BATCH]
     )
@@ -102,7 +112,8 @@ def _lost_messages(now) -> list:
 
 
 def images_requeue_stuck(now=None) -> int:
-    """PENDING-with-bytes whose message was lost, and PROCESSING abandoned by a dead worker."""
+    """PENDING-with-bytes whose message was lost, and PROCESSING whose lease lapsed (its
+    worker died: a live worker renews it, images/services/leases.py)."""
     from images.tasks import process_image
 
     now = now or timezone.now()
@@ -114,17 +125,31 @@ def images_requeue_stuck(now=None) -> int:
         taken = Image.objects.filter(
             id=image_id, status=ImageStatus.PENDING, enqueued_at=enqueued_at
         ).update(enqueued_at=now)
-        if taken:
-            enqueue_on_commit(process_image, str(image_id))
+        if not taken:
+            continue
+        if send_now(process_image, str(image_id)):
             requeued += 1
+        else:  # the broker is still away: the next tick tries again
+            Image.objects.filter(id=image_id, enqueued_at=now).update(enqueued_at=None)
+    # Leases are renewed on the wall clock by other processes: judged against it, not
+    # against a ``now`` moved forward to age the messages.
+    lapsed = Q(lease_expires_at__lt=timezone.now())
+    lapsed |= Q(lease_expires_at=None, processing_started_at__lt=stale)
     abandoned = list(
         Image.objects.alive()
-        .filter(status=ImageStatus.PROCESSING, processing_started_at__lt=stale)
-        .values_list("id", flat=True)[:BATCH]
+        .filter(status=ImageStatus.PROCESSING)
+        .filter(lapsed)
+        .values_list("id", "processing_started_at")[:BATCH]
     )
-    for image_id in abandoned:
-        enqueue_on_commit(process_image, str(image_id))
-    return requeued + len(abandoned)
+    for image_id, started_at in abandoned:
+        # Back to PENDING while the dead claim still stands: the new message is then
+        # tracked like any other (re-sent once, not every tick, if it is lost too), and a
+        # worker that was only slow finds its claim gone and writes nothing.
+        if Image.objects.filter(
+            id=image_id, status=ImageStatus.PROCESSING, processing_started_at=started_at
+        ).update(status=ImageStatus.PENDING, enqueued_at=None, lease_expires_at=None):
+            requeued += send_now(process_image, str(image_id))
+    return requeued
 
 
 def images_expire_abandoned(now=None) -> int:
@@ -302,11 +327,13 @@ def reconcile(now=None) -> ReconcileReport:
     # The compatible protocols build on the images services; imported here, not at the
     # top, so that this module stays importable from theirs.
     from images.compat.uploadcare.maintenance import uploadcare_reconcile
+    from images.services.library import tags_of_deleted_forget
     from images.services.versions import staging_uploads_promote
 
     uploadcare = uploadcare_reconcile(now)
     report = ReconcileReport(
         requeued=images_requeue_stuck(now),
+        downloads_resent=download_jobs_recover(now),
         expired=images_expire_abandoned(now),
         orphans_removed=objects_remove_orphans(now),
         downloads_expired=download_jobs_expire(now),
@@ -316,7 +343,25 @@ def reconcile(now=None) -> ReconcileReport:
         uploadcare_parts_removed=uploadcare.multipart_parts_removed,
         uploadcare_fetches_resent=uploadcare.fetches_resent,
         promotions_resent=staging_uploads_promote(now),
+        tags_forgotten=tags_of_deleted_forget(),
     )
     if any(report.as_dict().values()):
         logger.info("reconcile: %s", report.as_dict())
+    return report
+
+
+def recover(now=None) -> ReconcileReport:
+    """The cheap, frequent part of reconciling: lost messages re-sent and lapsed claims
+    taken over for every kind of job (a few indexed queries when there is nothing to do).
+    The scheduler runs it every IMGWIRE_RECOVER_INTERVAL_SECONDS; the full reconcile,
+    which also walks storage, every IMGWIRE_RECONCILE_INTERVAL_SECONDS."""
+    from images.compat.uploadcare.maintenance import uploadcare_recover
+
+    report = ReconcileReport(
+        requeued=images_requeue_stuck(now),
+        downloads_resent=download_jobs_recover(now),
+        uploadcare_fetches_resent=uploadcare_recover(now),
+    )
+    if any(report.as_dict().values()):
+        logger.info("recover: %s", report.as_dict())
     return report

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from images.models import Image, ImageStatus
 from images.processing.sandbox import SandboxError, inspect_image
+from images.services.leases import holder_is_gone, lease_deadline, lease_holder, lease_kept
 from images.storage import delete_object, open_stream, save_file
 from imgwire_site.tasks import enqueue_on_commit
 
@@ -20,28 +21,41 @@ COPY_CHUNK = 1024 * 1024
 
 
 def _claim(image_id) -> Image | None:
-    """PENDING (or PROCESSING abandoned by a dead worker) → PROCESSING, atomically.
+    """PENDING (or PROCESSING whose lease lapsed: a dead worker) → PROCESSING, atomically.
 
-    Two workers handed the same message both run this UPDATE; only one changes a row.
+    Two workers handed the same message both run this UPDATE; only one changes a row. The
+    claim's lease is renewed while the work runs (image_process), so a live worker's image
+    is never taken over; a dead one's is, within a lease (at once on the same machine).
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.IMGWIRE_PROCESSING_STALE_SECONDS)
-    claimed = (
-        Image.objects.alive()
-        .filter(id=image_id, bytes_received_at__isnull=False)
-        .filter(
-            Q(status=ImageStatus.PENDING)
-            | Q(status=ImageStatus.PROCESSING, processing_started_at__lt=stale)
-        )
-        .update(
-            status=ImageStatus.PROCESSING,
-            processing_started_at=now,
-            processing_attempts=F("processing_attempts") + 1,
-            updated_at=now,
-        )
-    )
+    claim = {
+        "status": ImageStatus.PROCESSING,
+        "processing_started_at": now,
+        "processing_attempts": F("processing_attempts") + 1,
+        "lease_expires_at": lease_deadline(now),
+        "lease_holder": lease_holder(),
+        "updated_at": now,
+    }
+    candidates = Image.objects.alive().filter(id=image_id, bytes_received_at__isnull=False)
+    claimed = candidates.filter(
+        Q(status=ImageStatus.PENDING)
+        | Q(status=ImageStatus.PROCESSING, lease_expires_at__lt=now)
+        # Claimed before leases existed: the fixed stale deadline still applies.
+        | Q(status=ImageStatus.PROCESSING, lease_expires_at=None, processing_started_at__lt=stale)
+    ).update(**claim)
     if claimed != 1:
-        return None
+        held = candidates.filter(status=ImageStatus.PROCESSING).values_list(
+            "lease_holder", "processing_started_at"
+        )
+        holder = next(iter(held), None)
+        if holder is None or not holder_is_gone(holder[0]):
+            return None
+        claimed = candidates.filter(
+            status=ImageStatus.PROCESSING, lease_holder=holder[0], processing_started_at=holder[1]
+        ).update(**claim)
+        if claimed != 1:
+            return None
     return Image.objects.get(id=image_id)
 
 
@@ -91,6 +105,12 @@ def image_process(image_id) -> None:
     image = _claim(image_id)
     if image is None:
         return
+    claim = {"status": ImageStatus.PROCESSING, "processing_started_at": image.processing_started_at}
+    with lease_kept(Image, image.id, **claim):
+        _process_claimed(image)
+
+
+def _process_claimed(image: Image) -> None:
     if image.processing_attempts > settings.IMGWIRE_PROCESSING_MAX_ATTEMPTS:
         image_quarantine(
             image,

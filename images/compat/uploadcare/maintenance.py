@@ -12,12 +12,14 @@ from django.utils import timezone
 from images.compat.uploadcare.models import FetchStatus, UploadcareFetch, UploadcareMultipart
 from images.compat.uploadcare.s3_parts import s3_multipart_abort
 from images.compat.uploadcare.services import uploadcare_remove_unstored
+from images.services.recovery import send_now
 from images.storage import delete_prefix
 
 BATCH = 500
-# A fetch is bounded by IMGWIRE_URL_FETCH_TIMEOUT_SECONDS; one still "progress" well past
-# that lost its worker, and one still "waiting" that long lost its message.
-FETCH_GRACE = timedelta(seconds=60)
+# A fetch is bounded by IMGWIRE_URL_FETCH_TIMEOUT_SECONDS; one still "progress" past that
+# (and a grace for storing the bytes) lost its worker, one still "waiting" that long its
+# message. The recovery step runs every few seconds, so this is also how long it takes.
+FETCH_GRACE = timedelta(seconds=15)
 
 
 @dataclass
@@ -65,9 +67,13 @@ def _resend_stuck_fetches(now) -> int:
         if UploadcareFetch.objects.filter(
             token=token, status__in=[FetchStatus.WAITING, FetchStatus.PROGRESS]
         ).update(status=FetchStatus.WAITING, started_at=None, created_at=now):
-            fetch_from_url.send(str(token))
-            resent += 1
+            resent += send_now(fetch_from_url, str(token))  # else: again in a grace
     return resent
+
+
+def uploadcare_recover(now=None) -> int:
+    """The frequent step (images.services.maintenance.recover): stuck fetches re-sent."""
+    return _resend_stuck_fetches(now or timezone.now())
 
 
 def uploadcare_reconcile(now=None) -> UploadcareReport:

@@ -211,6 +211,8 @@ def test_the_reconciler_removes_parts_of_abandoned_multipart_uploads(owner, sett
     assert not UploadcareMultipart.objects.exists()
 
 
+# The reconciler runs outside any transaction; inside one it would send on commit.
+@pytest.mark.django_db(transaction=True)
 def test_the_reconciler_resends_a_fetch_whose_message_was_lost(owner, settings):
     from images.compat.uploadcare.maintenance import uploadcare_reconcile
     from imgwire_site.broker import broker
