@@ -31,6 +31,8 @@ _BROWSER_ENDPOINTS = [
     # Uploadcare's Upload API, under /uploadcare/ and at the root of its upload host.
     (re.compile(r"^/(?:uploadcare/)?base/$"), "POST"),
     (re.compile(r"^/(?:uploadcare/)?info/$"), "GET"),
+    # ImageKit's client-side upload (@imagekit/javascript).
+    (re.compile(r"^/imagekit/api/v[12]/files/upload$"), "POST"),
 ]
 
 

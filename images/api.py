@@ -5,7 +5,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from domains.enforcement import client_origin_check
-from images.api_library import LIBRARY_FILTERS, LIBRARY_INPUT, library_filtered
+from images.api_library import (
+    LIBRARY_FILTERS,
+    LIBRARY_INPUT,
+    library_filtered,
+    tag_page_source,
+)
 from images.models import Image, ImageDownloadJob
 from images.serializers import (
     BulkDeleteImagesSerializer,
@@ -59,10 +64,17 @@ class ImageListView(APIView):
         tags=["Images"],
     )
     def get(self, request):
+        environment = environment_of(request)
+        by_tag = tag_page_source(environment, request.query_params)
+        if by_tag is not None:
+            ids, headers = paginate(request, by_tag)
+            found = Image.objects.for_environment(environment).with_environment().in_bulk(ids)
+            items = [found[image_id] for image_id in ids if image_id in found]
+            return Response(ImageSerializer(items, many=True).data, headers=headers)
         queryset = library_filtered(
-            Image.objects.for_environment(environment_of(request)), request.query_params
-        )
-        queryset = queryset.with_environment().newest_first()
+            Image.objects.for_environment(environment), request.query_params
+        ).with_environment()
+        queryset = queryset.newest_first()
         items, headers = paginate(request, queryset)
         return Response(ImageSerializer(items, many=True).data, headers=headers)
 

@@ -1,12 +1,16 @@
 """Resource API for the library (additive to the reference): tags, folders, versions, and
 the list filters the image list accepts (docs/library.md)."""
 
+from datetime import timedelta
+
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from images.models import Image
+from images.delivery.signing import delivery_url_sign
+from images.models import Image, ImageTag
 from images.serializers import ImageSerializer
 from images.services.library import (
     MAX_TAG_LENGTH,
@@ -55,15 +59,32 @@ def _query_refusal(name: str, refusal: Refusal) -> RequestValidationError:
     )
 
 
+def _tag_of(params) -> str | None:
+    tag = params.get("tag")
+    if tag is None:
+        return None
+    try:
+        return tags_parse([tag], field="tag")[0]
+    except Refusal as refusal:
+        raise _query_refusal("tag", refusal) from None
+
+
+def tag_page_source(environment, params):
+    """With only ``?tag=``: the page's image ids, read from the tag index alone (newest
+    first), so a tag's page costs what the plain list costs; None otherwise."""
+    if set(params) & {"folder", "recursive"}:
+        return None
+    tag = _tag_of(params)
+    if tag is None:
+        return None
+    return ImageTag.objects.page_of(environment, tag).values_list("image_id", flat=True)
+
+
 def library_filtered(queryset, params):
     """The image list narrowed by ``?tag=``, ``?folder=`` (``&recursive=true``)."""
-    tag = params.get("tag")
+    tag = _tag_of(params)
     if tag is not None:
-        try:
-            tags = tags_parse([tag], field="tag")
-        except Refusal as refusal:
-            raise _query_refusal("tag", refusal) from None
-        queryset = queryset.tagged(tags[0])
+        queryset = queryset.tagged(tag)
     folder = params.get("folder")
     recursive = params.get("recursive", "false").lower()
     if recursive not in ("true", "false", "1", "0"):
@@ -222,3 +243,53 @@ class FolderListView(APIView):
             raise _query_refusal("parent", refusal) from None
         folders = folders_of(environment_of(request), parent)
         return Response({"parent": parent, "folders": folders})
+
+
+MAX_SIGNED_URL_SECONDS = 365 * 24 * 3600
+
+
+class SignedUrlCreateSerializer(serializers.Serializer):
+    expires_in = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_SIGNED_URL_SECONDS,
+        required=False,
+        allow_null=True,
+        help_text="Seconds the URL stays valid; 0 or absent: no expiry.",
+    )
+    transformation = StrictCharField(
+        max_length=2048,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="A preset (@thumbnail), Imgwire query (width=300&format=webp) or ImageKit "
+        "syntax (w-300,h-200).",
+    )
+
+
+class SignedUrlSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class ImageSignedUrlView(APIView):
+    """A signed delivery URL: how private images are shown (docs/delivery.md)."""
+
+    permission_classes = [ServerKeyOrMember]
+
+    @extend_schema(
+        operation_id="create_signed_url_api_v1_images__image_id__signed_url_post",
+        extensions=sdk("images", "create_signed_url"),
+        parameters=[IMAGE_ID, ENVIRONMENT_HEADER],
+        request=SignedUrlCreateSerializer,
+        responses=answers(SignedUrlSerializer, 404),
+        tags=["Images"],
+    )
+    def post(self, request, image_id: str):
+        data = validated(SignedUrlCreateSerializer, request.data)  # the body first
+        image = _image_of(request, image_id)
+        expires_in = data.get("expires_in") or None
+        url = delivery_url_sign(
+            image, expires_in=expires_in, transformation=data.get("transformation", "")
+        )
+        expires_at = timezone.now() + timedelta(seconds=expires_in) if expires_in else None
+        return Response({"url": url, "expires_at": expires_at})

@@ -13,5 +13,6 @@ urlpatterns = [
     path("folders", api_library.FolderListView.as_view()),
     path("<str:image_id>/tags", api_library.ImageTagsView.as_view()),
     path("<str:image_id>/versions", api_library.ImageVersionsView.as_view()),
+    path("<str:image_id>/signed_url", api_library.ImageSignedUrlView.as_view()),
     path("<str:image_id>", api.ImageDetailView.as_view()),
 ]

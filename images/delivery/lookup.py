@@ -65,6 +65,11 @@ FETCHED = {
         "has_alpha",
         "orientation",
         "deleted_at",
+        "version",
+        # A private image's unsigned requests answer 404 and gravity=custom crops around
+        # its focus area: both are read on every request, so they ride in this one query.
+        "is_private",
+        "custom_coordinates",
     ),
     Organization: (
         "billing_plan_id",

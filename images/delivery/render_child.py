@@ -53,7 +53,7 @@ def render_variant(payload: dict, source: Image.Image | None = None) -> dict:
             source = stack.enter_context(open(payload["source_path"], "rb"))
         rendered = render(
             source,
-            SourceInfo(**payload["info"]),
+            SourceInfo(**payload["info"], focus=payload.get("focus", "")),
             transform,
             accept=payload["accept"],
             watermark_loader=load_watermark,

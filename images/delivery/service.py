@@ -21,6 +21,7 @@ from images.models import Image, RenderLock, variants_prefix
 from images.processing.formats import MIME_TO_EXTENSION
 from images.processing.limits import configured_max_pixels
 from images.storage import local_path, object_exists, open_object, open_stream, replace_file
+from images.transform.focus import uses_custom
 
 # Bump when the engine's output for the same request changes: new keys, new ETags.
 ENGINE_VERSION = "1"
@@ -94,16 +95,22 @@ def plan_delivery(image: Image, transform, accept: str | None) -> Plan:
     from images.transform.negotiate import choose_format
 
     prefix = variants_prefix(image.environment_id, image.id)
+    # After an overwrite the version joins the keys, so a render of the earlier bytes
+    # finishing late can never be served as the new version's (images/services/versions).
+    version = f"-v{image.version}" if image.version > 1 else ""
     if transform.is_identity and image.is_directly_deliverable:
         fmt, negotiated = MIME_TO_EXTENSION[image.mime_type], False
-        content_type, kind, name = image.mime_type, "original", "original"
+        content_type, kind, name = image.mime_type, "original", f"original{version}"
     else:
         fmt, negotiated = choose_format(transform, SourceInfo(**source_info(image)), accept)
         fmt = fmt.lower().removeprefix("image/")
         content_type = CONTENT_TYPES.get(fmt, f"image/{fmt}")
         kind = "variant"
+        # gravity=custom renders depend on the image's focus area: a changed area is a
+        # new variant, never the old crop.
+        focus = f"|focus={image.custom_coordinates}" if uses_custom(transform.params) else ""
         name = hashlib.sha256(
-            f"{transform.canonical()}|{fmt}|{ENGINE_VERSION}".encode()
+            f"{transform.canonical()}|{fmt}|{ENGINE_VERSION}{version}{focus}".encode()
         ).hexdigest()[:40]
     key = f"{prefix}{name}.{fmt}"
     etag = '"' + hashlib.sha256(f"{image.hash_sha256}|{key}".encode()).hexdigest()[:32] + '"'
@@ -235,7 +242,8 @@ def _sandboxed(function, payload: dict) -> dict | None:
 
 
 def _intermediate_key(image: Image) -> str:
-    return f"{variants_prefix(image.environment_id, image.id)}intermediate"
+    version = f"-v{image.version}" if image.version > 1 else ""
+    return f"{variants_prefix(image.environment_id, image.id)}intermediate{version}"
 
 
 def _source_for_render(image: Image, workdir: _Workdir) -> tuple[str, dict]:
@@ -312,6 +320,9 @@ def ensure_delivered(
             "preset": preset,
             "accept": accept,
             "max_output_pixels": settings.IMGWIRE_MAX_OUTPUT_PIXELS,
+            # gravity=custom's area, in pixels of the picture as displayed: it holds for
+            # the original and for the upright intermediate alike.
+            "focus": image.custom_coordinates or "",
             "watermark_path": watermark(workdir.path("watermark")) if watermark else None,
         }
         if plan.kind == "original":  # re-encoded in its own format

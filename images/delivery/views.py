@@ -1,4 +1,8 @@
-"""The CDN delivery view: {IMGWIRE_CDN_URL}/{org}/{env}/{image}[@preset][?transform…]."""
+"""The CDN delivery view: {IMGWIRE_CDN_URL}/{org}/{env}/{image}[@preset][?transform…].
+
+The query may carry ImageKit's ``tr`` (imagekit_syntax.py) and a signature (``ik-t``/``ik-s``,
+signing.py): a private image answers only presets without one (docs/delivery.md).
+"""
 
 import functools
 import uuid
@@ -16,10 +20,14 @@ from images.delivery.service import (
     plan_delivery,
     variant_headers,
 )
+from images.delivery.signing import SignatureRefused, split_signature, verify
+from images.delivery.signing import cache_control as signed_cache_control
 from images.delivery.watermarks import watermark_fetcher
 from images.storage import object_exists
 from images.transform import Transform, TransformError, parse_transform
+from images.transform.imagekit_syntax import to_query as imagekit_query
 from imgwire_site.api.errors import PaymentRequiredError
+from imgwire_site.domain import Refusal
 from metrics.usage import record_delivery
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -56,9 +64,27 @@ class StoredObjectResponse(FileResponse):
 
 
 def _parse(raw_query: str, preset: str | None) -> tuple[tuple[tuple[str, str], ...], Transform]:
-    """The decoded query pairs and their Transform; raises TransformError."""
+    """The decoded query pairs (ImageKit's ``tr`` translated into Imgwire's) and their
+    Transform, whose ``preset`` is the one in effect; raises TransformError."""
     query = tuple(parse_qsl(raw_query, keep_blank_values=True))
+    if any(name == "tr" for name, _ in query):
+        query, preset = _with_imagekit(query, preset)
     return query, parse_transform(query, preset)
+
+
+def _with_imagekit(query, preset: str | None):
+    """``?tr=w-300,h-200`` (ImageKit's transformation syntax) as Imgwire's own pairs,
+    beside any others; a named transformation (``n-thumbnail``) is the preset."""
+    given = [value for name, value in query if name == "tr"]
+    if len(given) > 1:
+        raise TransformError("tr", "tr may appear only once")
+    try:
+        pairs, named = imagekit_query(given[0])
+    except Refusal as refusal:
+        raise TransformError("tr", refusal.message) from None
+    if named and preset and named != preset:
+        raise TransformError("tr", f"tr names the preset {named}, the URL @{preset}")
+    return tuple(p for p in query if p[0] != "tr") + tuple(pairs), preset or named
 
 
 # The same query string always means the same Transform, and parsing it anew cost ~20 µs
@@ -108,11 +134,25 @@ def prepare(request, organization_id, environment_id, image_ref) -> Prepared | H
             f"The query may be at most {MAX_QUERY_LENGTH} characters.",
             "InvalidTransformationError",
         )
+    try:
+        raw_query, expiry, signature = split_signature(raw_query)
+        signed = None
+        if signature is not None:  # checked before anything else reads the query
+            signed = verify(image.environment_id, image_ref, raw_query, expiry, signature)
+    except SignatureRefused as refused:
+        return _error(403, refused.message, "ResourceNotAuthorizedError")
+    private = image.is_private and signed is None
     parse = _parsed if len(raw_query) <= MEMO_QUERY_LENGTH else _parse
     try:
         query, transform = parse(raw_query, preset or None)
     except TransformError as error:
+        if private:  # says nothing about an image the caller may not know exists
+            return _not_found()
         return _error(400, error.message, "InvalidTransformationError", parameter=error.parameter)
+    if private and not (transform.preset is not None and not query):
+        # Only a preset alone (a named transformation) is public on a private image, as
+        # on ImageKit; the original and free-form transformations need a signed URL.
+        return _not_found()
     accept = request.META.get("HTTP_ACCEPT")
     plan = plan_delivery(image, transform, accept)
     try:
@@ -121,11 +161,14 @@ def prepare(request, organization_id, environment_id, image_ref) -> Prepared | H
         )
     except PaymentRequiredError as refusal:
         return _error(402, str(refusal.detail), refusal.error_type)
-    headers = variant_headers(plan, CACHE_CONTROL)
+    cache_control = CACHE_CONTROL
+    if signed is not None and image.is_private:  # never kept by a shared cache
+        cache_control = signed_cache_control(signed)
+    headers = variant_headers(plan, cache_control)
     if _matches(request.META.get("HTTP_IF_NONE_MATCH", ""), plan.etag):
         record_delivery(image.environment_id, bytes_sent=0, cache_hit=True, rendered=False)
         return HttpResponse(status=304, headers=headers)
-    return Prepared(image, transform, query, preset or None, accept, plan, headers)
+    return Prepared(image, transform, query, transform.preset, accept, plan, headers)
 
 
 def finish(request, prepared: Prepared, *, known_missing: bool = False) -> HttpResponse:

@@ -3,7 +3,14 @@
 from django.db import transaction
 from django.utils import timezone
 
-from images.models import Image, incoming_key, original_key, variants_prefix, versions_prefix
+from images.models import (
+    Image,
+    ImageTag,
+    incoming_key,
+    original_key,
+    variants_prefix,
+    versions_prefix,
+)
 from images.storage import delete_object, delete_prefix
 from imgwire_site import domain
 from imgwire_site.domain import Refusal
@@ -22,6 +29,8 @@ def _mark_deleted(environment, ids) -> list:
     Image.objects.filter(id__in=alive, deleted_at__isnull=True).update(
         deleted_at=now, updated_at=now, idempotency_key=None
     )
+    # Tag rows exist for live images only: a tag's page is read from them alone.
+    ImageTag.objects.filter(image_id__in=alive).delete()
     from images.tasks import purge_image_objects
 
     for image_id in alive:

@@ -232,6 +232,9 @@ class LibraryRequest:
     replaces_id: str | None = None
     overwrite_tags: bool = True
     overwrite_custom_metadata: bool = True
+    # The file holds its path alone (ImageKit's files do): a second upload to the same
+    # path is refused, or becomes a version, never a second file.
+    claims_path: bool = False
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,7 @@ class Placement:
     coordinates: str
     replaces: Image | None
     overwrite: dict
+    claims_path: bool = False
 
 
 def library_place(access, request: LibraryRequest | None, file_name: str) -> Placement:
@@ -272,7 +276,16 @@ def library_place(access, request: LibraryRequest | None, file_name: str) -> Pla
         if replaces
         else {}
     )
-    return Placement(tags, folder, name, bool(request.is_private), coordinates, replaces, overwrite)
+    return Placement(
+        tags,
+        folder,
+        name,
+        bool(request.is_private),
+        coordinates,
+        replaces,
+        overwrite,
+        claims_path=request.claims_path and replaces is None,
+    )
 
 
 def placement_fields(placement: Placement) -> dict:
@@ -284,6 +297,7 @@ def placement_fields(placement: Placement) -> dict:
         "custom_coordinates": placement.coordinates,
         "replaces": placement.replaces,
         "overwrite": placement.overwrite,
+        "claims_path": placement.claims_path,
     }
 
 
@@ -292,3 +306,23 @@ def library_file(image: Image, placement: Placement) -> None:
     folder_ensure(environment=image.environment, path=placement.folder)
     if placement.tags:
         image_tags_write(image, placement.tags)
+
+
+def tags_of_deleted_forget(limit: int = 5000) -> int:
+    """The reconciler's step: tag rows of images deleted by paths that do not go through
+    images.services.deletion (abandoned uploads expiring, unstored Uploadcare files)."""
+    ids = list(
+        ImageTag.objects.filter(image__deleted_at__isnull=False).values_list("id", flat=True)[
+            :limit
+        ]
+    )
+    return ImageTag.objects.filter(id__in=ids).delete()[0] if ids else 0
+
+
+def path_taken(placement: Placement) -> Refusal:
+    """A concurrent upload claimed the same path first (the unique constraint said so)."""
+    return Refusal(
+        domain.CONFLICT,
+        f"Another upload to {placement.folder.rstrip('/')}/{placement.name} was created at the "
+        "same moment; retry to overwrite it, or use a unique file name.",
+    )

@@ -20,6 +20,7 @@ from images.services.library import (
     LibraryRequest,
     library_file,
     library_place,
+    path_taken,
     placement_fields,
 )
 from images.services.uploads import (
@@ -181,6 +182,8 @@ def image_create_from_url(
         except (IntegrityError, Refusal) as error:
             if isinstance(error, Refusal) and error.code not in PLAN_REFUSALS:
                 raise
+            if isinstance(error, IntegrityError) and placement.claims_path and not idempotency_key:
+                raise path_taken(placement) from None
             return _earlier_or_raise(access, idempotency_key, fingerprint)
         limit = settings.IMGWIRE_URL_FETCH_MAX_BYTES
         source = _Prefixed(head, body)

@@ -17,6 +17,7 @@ from images.services.library import (
     LibraryRequest,
     library_file,
     library_place,
+    path_taken,
     placement_fields,
 )
 from imgwire_site import domain
@@ -53,6 +54,7 @@ class UploadRequest:
     replaces_id: str | None = None
     overwrite_tags: bool = True
     overwrite_custom_metadata: bool = True
+    claims_path: bool = False
 
     def library(self) -> LibraryRequest:
         return LibraryRequest(
@@ -260,6 +262,13 @@ def image_create_standard_upload(
         # upload left in the plan, the slot: its image is committed once we are refused).
         if isinstance(error, Refusal) and error.code not in PLAN_REFUSALS:
             raise
+        if isinstance(error, IntegrityError) and placement.claims_path:
+            existing = request.idempotency_key and existing_for_idempotency_key(
+                access, request.idempotency_key, fingerprint
+            )
+            if existing:
+                return existing, limit
+            raise path_taken(placement) from None
         if not request.idempotency_key:
             raise
         existing = existing_for_idempotency_key(access, request.idempotency_key, fingerprint)

@@ -18,8 +18,8 @@ Order of operations (each stage only when the transform asks for it):
    one transpose applied to the cut-and-resized window instead of the source (orient.py).
 6. **Geometry** (geometry.py): rotate (clockwise, any angle, background), flip, crop/extract,
    zoom, resize with dpr/min sizes/resizing type/enlarge/algorithm, gravity including
-   ``attention`` and ``entropy`` (focus.py), contain canvas, extend, extend_aspect_ratio,
-   padding. Crop and resize are one ``resize(box=...)``.
+   ``attention``, ``entropy`` and ``custom`` (the image's focus area; focus.py), contain
+   canvas, extend, extend_aspect_ratio, padding. Crop and resize are one ``resize(box=...)``.
 7. **Colour profile**: non-sRGB RGB profiles converted to sRGB (unless ``keep``).
 8. **Effects** (effects.py): background flattening, blur, sharpen, pixelate, brightness,
    lightness, saturation, hue, adjust, contrast, colorize, duotone, monochrome, negate,
@@ -79,6 +79,9 @@ class SourceInfo:
     orientation: int = 1
     is_animated: bool = False
     has_alpha: bool = False
+    # The image's focus area for gravity=custom: "x,y,w,h" in pixels of the picture as
+    # displayed (EXIF orientation applied), or "" (focus.py).
+    focus: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,10 +109,14 @@ def _orientation(exif: Image.Exif) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def _locator(image: Image.Image, method: Any, fx: float, fy: float) -> geometry.Locate:
+def _locator(
+    image: Image.Image, method: Any, fx: float, fy: float, custom: tuple[float, float] | None
+) -> geometry.Locate:
     view: list[Image.Image] = []
 
     def locate(region: geometry.Box, w: float, h: float, gravity: str) -> tuple[float, float]:
+        if gravity == "custom":  # logical pixels already: no pixels to look at
+            return focus.custom_window(custom, region, w, h)
         if not view:  # focus looks at the logical picture: transpose only when asked
             view.append(image.transpose(method) if method is not None else image)
         left, top, rw, rh = region
@@ -131,6 +138,7 @@ class _Job:
     orientation: int
     icc: bytes | None
     need: float  # output pixels per logical pixel
+    custom: tuple[float, float] | None = None  # the focus area's centre, logical pixels
     plan: geometry.Plan | None = None
     mark: watermark.Mark | None = None
 
@@ -164,7 +172,7 @@ class _Job:
         shown = (work.height, work.width) if method in orient.SWAPS else work.size
         fx, fy = shown[0] / self.logical[0], shown[1] / self.logical[1]
         if self.plan is None:
-            locate = _locator(work, method, fx, fy)
+            locate = _locator(work, method, fx, fy, self.custom)
             self.plan = geometry.plan(self.logical, self.params, self.limits, locate)
             self.mark = watermark.prepare(self.params, self.plan.final, self.loader, self.limits)
         work = geometry.apply(work, self.plan, fx, fy, method)
@@ -208,6 +216,14 @@ def _render(
     if isinstance(image, JpegImageFile) and need < 1.0:
         image.draft(None, (math.ceil(image.width * need), math.ceil(image.height * need)))
     job = _Job(params, fmt, limits, loader, stored, logical, orientation, icc, need)
+    if focus.uses_custom(params):
+        flip = params.get("flip")
+        job.custom = focus.custom_center(
+            focus.parse_coordinates(info.focus),
+            (width, height),
+            rotate.angle if rotate else 0.0,
+            (bool(flip and flip.horizontal), bool(flip and flip.vertical)),
+        )
     if not animated:
         return [job.frame(image)], [], None, icc, exif
     out, durations = [], []

@@ -1,4 +1,4 @@
-"""Content-aware window placement for ``gravity=attention`` and ``gravity=entropy``.
+"""Window placement for ``gravity=attention``, ``gravity=entropy`` and ``gravity=custom``.
 
 Both look at a small copy of the region (at most ``ANALYSIS`` pixels on its long side), so
 their cost does not grow with the source, and return the window's top-left corner in the
@@ -10,10 +10,15 @@ coordinates of the image they were given. Ties go to the window nearest the cent
   Laplacian), colour saturation weighted by brightness, and skin tones (YCbCr box), with
   transparent pixels counting for nothing - and the window with the largest saliency sum
   from a summed-area table.
+- ``custom``: the window centred on the image's own focus area (``custom_coordinates``
+  ``x,y,w,h``, ImageKit's ``customCoordinates`` for ``fo-custom``), in pixels of the picture
+  as displayed (EXIF orientation applied), moved with ``rotate``/``flip``; no pixels are
+  read. An image without an area (or with a malformed one) is cropped around the centre.
 """
 
 from __future__ import annotations
 
+import math
 from itertools import accumulate
 
 from PIL import Image, ImageChops, ImageFilter
@@ -107,3 +112,68 @@ def find_window(
     kh = max(1, min(sh, round(height * scale)))
     x, y = _entropy(small, kw, kh) if gravity == "entropy" else _attention(small, kw, kh)
     return left + x / scale, top + y / scale
+
+
+# --- gravity=custom: the image's own focus area --------------------------------------------
+
+
+def parse_coordinates(text: str | None) -> tuple[int, int, int, int] | None:
+    """``"x,y,w,h"`` (custom_coordinates, ImageKit customCoordinates) as ints, or None when
+    absent or malformed (a malformed value must never break delivery: it is as if unset)."""
+    if not text or not isinstance(text, str):
+        return None
+    parts = text.split(",")
+    if len(parts) != 4 or not all(p.strip().isascii() and p.strip().isdigit() for p in parts):
+        return None
+    x, y, w, h = (int(p) for p in parts)
+    return (x, y, w, h) if w > 0 and h > 0 else None
+
+
+def custom_center(
+    area: tuple[int, int, int, int] | None,
+    upright: tuple[float, float],
+    angle: float = 0.0,
+    flip: tuple[bool, bool] = (False, False),
+) -> tuple[float, float] | None:
+    """The centre of focus ``area`` (pixels of the picture as displayed, EXIF orientation
+    applied, ``upright`` its size) in logical pixels: after ``rotate`` (clockwise, about
+    the centre, on the grown canvas) and ``flip``, the order geometry.turn applies them."""
+    if area is None:
+        return None
+    width, height = upright
+    x, y, w, h = area
+    cx = min(max(x + w / 2, 0.0), width)
+    cy = min(max(y + h / 2, 0.0), height)
+    if angle:
+        c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        dx, dy = cx - width / 2, cy - height / 2
+        grown_w = width * abs(c) + height * abs(s)
+        grown_h = width * abs(s) + height * abs(c)
+        cx, cy = dx * c - dy * s + grown_w / 2, dx * s + dy * c + grown_h / 2
+        width, height = grown_w, grown_h
+    if flip[0]:
+        cx = width - cx
+    if flip[1]:
+        cy = height - cy
+    return cx, cy
+
+
+def custom_window(
+    center: tuple[float, float] | None,
+    region: tuple[float, float, float, float],
+    width: float,
+    height: float,
+) -> tuple[float, float]:
+    """Top-left corner of the ``width`` x ``height`` window centred on ``center`` (the
+    caller clamps it into ``region``); centred in ``region`` when the image has no area."""
+    left, top, rw, rh = region
+    if center is None:
+        return left + (rw - width) / 2, top + (rh - height) / 2
+    return center[0] - width / 2, center[1] - height / 2
+
+
+def uses_custom(params) -> bool:
+    """Whether a render of these params depends on the image's focus area."""
+    if params.get("gravity") == "custom":
+        return True
+    return any(getattr(params.get(name), "gravity", None) == "custom" for name in ("crop", "zoom"))

@@ -63,7 +63,9 @@ COMPASS = {
 }
 
 Box = tuple[float, float, float, float]  # left, top, width, height
-# (region, window width, window height, gravity) -> window left, top; for attention/entropy
+# Gravities placed by a Locate (focus.py) rather than by the compass.
+FOCUSED = frozenset({"attention", "entropy", "custom"})
+# (region, window width, window height, gravity) -> window left, top; for FOCUSED gravities
 Locate = Callable[[Box, float, float, str], tuple[float, float]]
 
 
@@ -105,7 +107,7 @@ def place(region: Box, w: float, h: float, gravity: str | None, locate: Locate |
     """A ``w`` x ``h`` window inside ``region`` placed by ``gravity``."""
     left, top, rw, rh = region
     w, h = min(w, rw), min(h, rh)
-    if gravity in ("attention", "entropy") and locate is not None and (w < rw or h < rh):
+    if gravity in FOCUSED and locate is not None and (w < rw or h < rh):
         x, y = locate(region, w, h, gravity)
         x, y = min(max(x, left), left + rw - w), min(max(y, top), top + rh - h)
         return x, y, w, h

@@ -276,6 +276,8 @@ GRAVITIES = (
     "southwest",
     "attention",
     "entropy",
+    # The image's own focus area (custom_coordinates, ImageKit fo-custom): focus.py.
+    "custom",
 )
 GRAVITY_SHORTHANDS = {
     "ce": "center",

@@ -94,8 +94,17 @@ def test_listing_by_tag_costs_the_same_queries_as_the_plain_list(owner, django_a
     client = owner.server
     client.get("/api/v1/images/")  # warm the key cache
     plain = _count(client, "/api/v1/images/")
-    with django_assert_num_queries(plain):
+    # The tag's page is read from the tag index, then its images by id: one query more.
+    with django_assert_num_queries(plain + 1):
         client.get("/api/v1/images/?tag=t")
+
+
+def test_a_deleted_image_leaves_the_tag_index(owner):
+    image_id = create_upload(owner.server, file_name="a.jpg", tags=["t"]).json()["image"]["id"]
+    owner.server.delete(f"/api/v1/images/{image_id}")
+    assert not ImageTag.objects.filter(image_id=image_id).exists()
+    response = owner.server.get("/api/v1/images/?tag=t")
+    assert response.json() == [] and response["X-Total-Count"] == "0"
 
 
 def _count(client, url) -> int:
@@ -165,3 +174,35 @@ def test_versions_of_an_image_that_was_never_overwritten_list_only_the_current_o
     stub_worker()
     versions = owner.server.get(f"/api/v1/images/{image_id}/versions").json()
     assert [(v["name"], v["is_current"]) for v in versions] == [("Version 1", True)]
+
+
+def claim(tenant, name="a.jpg", folder="/f"):
+    from images.services.uploads import UploadRequest, image_create_standard_upload
+    from keys.authentication import Access
+
+    return image_create_standard_upload(
+        access=Access(environment=tenant.environment),
+        request=UploadRequest(file_name=name, folder=folder, claims_path=True),
+    )[0]
+
+
+def test_a_claimed_path_is_held_by_one_file_only(owner, outsider):
+    from imgwire_site import domain
+    from imgwire_site.domain import Refusal
+
+    first = claim(owner)
+    with pytest.raises(Refusal) as refused:
+        claim(owner)  # as a concurrent upload would, past the path lookup
+    assert refused.value.code == domain.CONFLICT
+    assert claim(owner, folder="/g").id != first.id  # another folder
+    assert claim(outsider).id != first.id  # another environment
+    create_upload(owner.server, file_name="a.jpg", folder="/f")  # Imgwire uploads claim none
+    assert Image.objects.filter(folder="/f", file_name="a.jpg").count() == 3
+
+
+def test_a_deleted_or_quarantined_file_releases_its_path(owner):
+    first = claim(owner)
+    Image.objects.filter(id=first.id).update(status="QUARANTINE")
+    second = claim(owner)
+    owner.server.delete(f"/api/v1/images/{second.id}")
+    assert claim(owner).id not in (first.id, second.id)
