@@ -150,6 +150,10 @@ class Image(models.Model):
     # tells a message still queued from a lost one by these (images/services/maintenance).
     enqueued_at = models.DateTimeField(null=True, blank=True)
     enqueued_to = models.CharField(max_length=100, blank=True, default="")
+    # The claim's lease (images/services/leases.py), held by a PUT and then by processing:
+    # renewed while the work runs, so a dead holder's claim lapses within seconds.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_holder = models.CharField(max_length=100, blank=True, default="")
     processed_metadata_at = models.DateTimeField(null=True, blank=True)
     # The library (docs/library.md): tags, a folder and a name in it, versions, privacy.
     tags = models.JSONField(default=list, blank=True)
@@ -166,6 +170,8 @@ class Image(models.Model):
     )
     # What the staging upload overwrites: {"tags": bool, "custom_metadata": bool}.
     overwrite = models.JSONField(default=dict, blank=True)
+    # Holds its path alone (images.services.library LibraryRequest.claims_path).
+    claims_path = models.BooleanField(default=False)
     # The promotion claim on the replaced image: one version is written at a time.
     versioning_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -205,7 +211,15 @@ class Image(models.Model):
                 fields=["environment", "idempotency_key"],
                 condition=models.Q(idempotency_key__isnull=False),
                 name="image_idempotency_key_unique_per_environment",
-            )
+            ),
+            # Two files never hold one claimed path: quarantined uploads hold none, a
+            # staging upload (replaces set) becomes a version of the file that holds it.
+            models.UniqueConstraint(
+                fields=["environment", "folder", "file_name"],
+                condition=models.Q(claims_path=True, deleted_at__isnull=True, replaces__isnull=True)
+                & ~models.Q(status="QUARANTINE"),
+                name="image_claimed_path_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -252,6 +266,15 @@ class Image(models.Model):
         return self.mime_type in DIRECTLY_DELIVERABLE
 
 
+class ImageTagQuerySet(models.QuerySet):
+    def page_of(self, environment, name: str):
+        """A tag's images, newest first, read from the (environment, name, newest) index.
+        Rows exist for live images only: deleting an image deletes its tag rows."""
+        return self.filter(environment=environment, name=name).order_by(
+            "-image_created_at", "-image_id"
+        )
+
+
 class ImageTag(models.Model):
     """One tag of one image, for finding an environment's images by tag (the image's own
     ``tags`` list is what is shown; the two are written together by the library service)."""
@@ -263,6 +286,8 @@ class ImageTag(models.Model):
     name = models.CharField(max_length=100)
     # The image's own order, copied so a tag's newest-first page is read from this index.
     image_created_at = models.DateTimeField()
+
+    objects = ImageTagQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["image", "name"], name="image_tag_unique")]
@@ -360,6 +385,12 @@ class ImageDownloadJob(models.Model):
     size_bytes = models.BigIntegerField(default=0)
     processing_started_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField()
+    # Reconciling (images/services/maintenance.py): when the broker took the build message
+    # (None: never confirmed), the claim's lease, and the claims so far (capped).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_holder = models.CharField(max_length=100, blank=True, default="")
+    attempts = models.SmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

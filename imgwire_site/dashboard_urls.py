@@ -70,6 +70,7 @@ environment_patterns = [
         env_views.invitation_revoke_view,
         name="invitation-revoke",
     ),
+    path("", include("keys.oauth.dashboard_urls")),  # Authorized Connections (agents)
 ]
 
 urlpatterns = [

@@ -4,6 +4,7 @@ A fresh checkout runs with no variables at all (SQLite, a local folder, an in-pr
 broker); production differs only in the variables it sets.
 """
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -76,8 +77,11 @@ INSTALLED_APPS = [
     "keys",
     "images",
     "images.compat.uploadcare",
+    "images.compat.imagekit",
     "domains",
     "metrics",
+    "oauth2_provider",
+    "keys.oauth",  # OAuth-linked agents and the MCP server (label "agents")
 ]
 
 MIDDLEWARE = [
@@ -178,6 +182,17 @@ STATIC_ROOT = DATA_DIR / "static"
 # --- Broker ---------------------------------------------------------------------------
 IMGWIRE_BROKER_URL = env_url("IMGWIRE_BROKER_URL", "", ("redis", "rediss", "amqp", "amqps"))
 IMGWIRE_EMBEDDED_WORKER_THREADS = env_int("IMGWIRE_EMBEDDED_WORKER_THREADS", 2, minimum=1)
+# Prepended to every queue name, so installs sharing one broker never take each other's jobs.
+IMGWIRE_QUEUE_PREFIX = env_str("IMGWIRE_QUEUE_PREFIX")
+if IMGWIRE_QUEUE_PREFIX and not re.fullmatch(
+    r"[A-Za-z_][A-Za-z0-9_.-]{0,63}", IMGWIRE_QUEUE_PREFIX
+):
+    raise ImproperlyConfigured(
+        "IMGWIRE_QUEUE_PREFIX starts with a letter or _ and may hold letters, digits, _ . -"
+    )
+# A claim (a PUT, processing, a zip build) holds its row this long unless renewed; a
+# heartbeat renews it every third of that while the work runs (images/services/leases.py).
+IMGWIRE_LEASE_SECONDS = env_int("IMGWIRE_LEASE_SECONDS", 30, minimum=3)
 
 # --- Uploads and processing -----------------------------------------------------------
 # relay: upload_url points at Imgwire's own /ingest endpoint (streams to storage).
@@ -248,6 +263,9 @@ except ValueError as error:
     raise ImproperlyConfigured(str(error)) from None
 # How often the embedded default runs the reconciler itself (0 turns it off).
 IMGWIRE_RECONCILE_INTERVAL_SECONDS = env_int("IMGWIRE_RECONCILE_INTERVAL_SECONDS", 300)
+# How often lost messages and lapsed claims are looked for (the cheap part of reconciling,
+# run by the embedded scheduler and `reconcile --loop`; 0 turns it off).
+IMGWIRE_RECOVER_INTERVAL_SECONDS = env_int("IMGWIRE_RECOVER_INTERVAL_SECONDS", 10)
 
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -282,7 +300,7 @@ SPECTACULAR_SETTINGS = {
 # django-cors-headers supplies the mechanics; which origins may call is decided per
 # environment (domains app), so nothing is opened globally here. /ingest/ is the upload_url
 # PUT a browser makes after standard_upload (docs/cors.md).
-CORS_URLS_REGEX = r"^/(api/v1/images|ingest|uploadcare)/.*$|^/(base|info)/$"
+CORS_URLS_REGEX = r"^/(api/v1/images|ingest|uploadcare|imagekit)/.*$|^/(base|info)/$"
 CORS_ALLOW_ALL_ORIGINS = False
 CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "OPTIONS"]
 CORS_EXPOSE_HEADERS = ["X-Total-Count", "X-Page", "X-Limit", "X-Prev-Page", "X-Next-Page"]
@@ -345,3 +363,55 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- OAuth-linked agents (keys/oauth/, docs/agents.md) -------------------------------------
+# OAuth 2.1: authorization code + PKCE (S256) only, rotating refresh tokens, short-lived
+# access tokens bound to the resource they were asked for (RFC 8707).
+# DOT's models are swappable; the migration autodetector reads these names from settings.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth2_provider.DeviceGrant"
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "images:read": "Read images, their metadata and metrics",
+        "images:write": "Upload, tag and delete images, create bulk downloads",
+        "settings:write": "Manage settings: CORS origins, domains, keys and webhooks",
+    },
+    "DEFAULT_SCOPES": ["images:read"],
+    "OAUTH2_SERVER_CLASS": "keys.oauth.server.AuthorizationCodeServer",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 15 * 60,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    # Tokens are kept as a SHA-256 checksum only, like API keys: a database leak reveals none.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    # RFC 9207: the authorization response names its issuer (mix-up attacks).
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "none",
+        "client_secret_post",
+        "client_secret_basic",
+    ],
+    # Native assistants redirect to a loopback port of their choosing (RFC 8252 7.3).
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    # Open registration, as the MCP authorization spec expects of a remote server.
+    "DCR_ENABLED": True,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    "OAUTH2_PROTECTED_RESOURCE_NAME": "Imgwire MCP server",
+}
+
+# Assistants on the member's own machine receive the authorization code on a loopback
+# http redirect (RFC 8252 §7.3, as MCP clients do); PKCE, not the scheme, protects it.
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]

@@ -8,15 +8,17 @@ from images.delivery.views import deliver
 from images.download_view import download_archive
 from images.hooks import s3_events
 from images.ingest import ingest_upload
-from imgwire_site.views import health
+from imgwire_site.views import health, health_live
 
 urlpatterns = [
     path("health", health),
+    path("health/live", health_live),
     path("api/v1/images/", include("images.urls")),
     path("api/v1/metrics/", include("metrics.urls")),
     path("api/v1/cors_origins/", include("domains.urls")),
     path("api/v1/custom_domain/", include("domains.urls_custom_domain")),
     path("uploadcare/", include("images.compat.uploadcare.urls")),
+    path("imagekit/", include("images.compat.imagekit.urls")),
     path(
         "api/v1/openapi-server.json",
         SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),
@@ -29,6 +31,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("environments.account_urls")),
     path("dashboard/", include("imgwire_site.dashboard_urls")),
+    # OAuth 2.1 + the MCP server: /.well-known/…, /oauth/…, /mcp (keys/oauth/urls.py).
+    path("", include("keys.oauth.urls")),
     path("", RedirectView.as_view(url="/dashboard/", permanent=False)),
     # The delivery view, under the path of IMGWIRE_CDN_URL's default ({PUBLIC_URL}/cdn).
     path("cdn/<str:organization_id>/<str:environment_id>/<str:image_ref>", deliver, name="deliver"),

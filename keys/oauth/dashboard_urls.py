@@ -1,0 +1,14 @@
+"""Included under /dashboard/<environment_id>/ (one line in imgwire_site/dashboard_urls.py)."""
+
+from django.urls import path
+
+from keys.oauth import views
+
+urlpatterns = [
+    path("connections/", views.connections, name="agent-connections"),
+    path(
+        "connections/<uuid:grant_id>/revoke/",
+        views.connection_revoke,
+        name="agent-connection-revoke",
+    ),
+]
