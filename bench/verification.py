@@ -6,7 +6,10 @@ Verification throughput per core for photo-like JPEGs of ~200 KB (1280x960) and 
 per file, reads it, hashes it (sha256), ``Image.open`` + ``verify()``, then opens it again
 and ``load()``s it. The product's path per file is what ``image_process`` does around
 storage: a chunked sha256 of the bytes, then ``inspect_image`` (a fresh child forked from
-the warm forkserver, with its resource limits, decoding and describing the image).
+the lean verification forkserver, images/processing/forkserver.py, with its resource
+limits, decoding and describing the image). "Render forkserver" is the same child forked
+from the render forkserver instead (``run_sandboxed(..., fresh=True)``, how verification
+ran before), in the same rounds.
 
 Per core: the whole process is pinned to one CPU before the forkserver starts (it and its
 children inherit the pin), and throughput is files per CPU-second of this process tree
@@ -112,6 +115,28 @@ def product(paths: list[str]) -> None:
             raise SystemExit(f"verification refused a bench file: {result.reason}")
 
 
+def render_forkserver(paths: list[str]) -> None:
+    from images.delivery.sandbox import run_sandboxed
+    from images.processing import sandbox_child
+    from images.processing.sandbox import DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_BYTES
+
+    for path in paths:
+        sha256_file(path)
+        descriptor, log_path = tempfile.mkstemp(prefix="imgwire-bench-", suffix=".log")
+        os.close(descriptor)
+        request = {
+            "path": path, "declared_mime": "image/jpeg", "max_pixels": DEFAULT_MAX_PIXELS,
+            "memory_bytes": DEFAULT_MEMORY_BYTES, "cpu_seconds": 120, "log_path": log_path,
+        }  # fmt: skip
+        line = run_sandboxed(
+            sandbox_child.run_forked, request, memory_bytes=DEFAULT_MEMORY_BYTES, timeout=60,
+            max_jobs=1, fresh=True,
+        )  # fmt: skip
+        os.unlink(log_path)
+        if not json.loads(line)["ok"]:
+            raise SystemExit("the render forkserver's child refused a bench file")
+
+
 def before(paths: list[str]) -> None:
     from images.processing.sandbox import DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_BYTES
 
@@ -139,18 +164,20 @@ def measured(function, paths: list[str]) -> dict:
 
 
 def bench(paths: list[str], rounds: int, before_count: int) -> dict:
-    runs = {"floor": [], "product": []}
+    runs = {"floor": [], "product": [], "render": []}
     for _ in range(rounds):
         runs["floor"].append(measured(floor, paths))
         runs["product"].append(measured(product, paths))
+        runs["render"].append(measured(render_forkserver, paths))
     out = {
         name: {key: statistics.median(run[key] for run in values) for key in values[0]}
         for name, values in runs.items()
     }
-    out["ratio"] = statistics.median(
-        p["per_cpu_second"] / f["per_cpu_second"]
-        for f, p in zip(runs["floor"], runs["product"], strict=True)
-    )
+    for key, name in (("ratio", "product"), ("render_ratio", "render")):
+        out[key] = statistics.median(
+            p["per_cpu_second"] / f["per_cpu_second"]
+            for f, p in zip(runs["floor"], runs[name], strict=True)
+        )
     if before_count:
         out["before"] = measured(before, paths[:before_count])
     return out
@@ -176,15 +203,18 @@ def main() -> None:
             "200 KB JPEG (1280x960)": make_files(folder, "small", (1280, 960), 85, args.small),
             "12 MP JPEG (4000x3000)": make_files(folder, "large", (4000, 3000), 90, args.large),
         }  # fmt: skip
-        inspect_image(cases["200 KB JPEG (1280x960)"][0][0], "image/jpeg")  # forkserver start
+        warm = cases["200 KB JPEG (1280x960)"][0][:1]
+        inspect_image(warm[0], "image/jpeg")  # both forkservers start
+        render_forkserver(warm)
         for name, (paths, size) in cases.items():
             log(f"{name}: {len(paths)} files of {size:,} bytes, {args.rounds} rounds")
             results[name] = {"bytes": size, **bench(paths, args.rounds, args.before)}
 
     rows = [
-        "| file | floor, files/CPU-s | verification, files/CPU-s | ratio | before (new "
-        "interpreter), files/CPU-s | wall ms/file on the core: floor / verification / before |",
-        "|---|---|---|---|---|---|",
+        "| file | floor, files/CPU-s | verification, files/CPU-s | ratio | render forkserver, "
+        "files/CPU-s (ratio) | new interpreter, files/CPU-s | wall ms/file on the core: "
+        "floor / verification / render forkserver / new interpreter |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, result in results.items():
         old = result.get("before")
@@ -194,9 +224,10 @@ def main() -> None:
             f"| {name}, {result['bytes'] / 1024:,.0f} KiB "
             f"| {result['floor']['per_cpu_second']:.1f} "
             f"| {result['product']['per_cpu_second']:.1f} | **{result['ratio']:.2f}** "
+            f"| {result['render']['per_cpu_second']:.1f} ({result['render_ratio']:.2f}) "
             f"| {old_rate} "
             f"| {result['floor']['wall_ms']:.1f} / {result['product']['wall_ms']:.1f} / "
-            f"{old_wall} |"
+            f"{result['render']['wall_ms']:.1f} / {old_wall} |"
         )
     print(f"CPU: {platform.processor() or platform.machine()}, pinned to CPU {cpu}; "
           f"Python {platform.python_version()}")  # fmt: skip

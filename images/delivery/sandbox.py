@@ -12,8 +12,9 @@ deadline is never used again (killed, when it has not exited), and one whose mem
 by RETIRE_GROWTH_BYTES retires. With max_jobs=1 every render runs in a fresh process,
 forked ahead so the render does not wait for it.
 
-Verification (images/processing/sandbox.py) uses the same forkserver with ``fresh=True``:
-every untrusted upload gets a child that has run nothing before, and no other job after.
+Verification does not use this forkserver: it has its own lean one
+(images/processing/forkserver.py). ``fresh=True`` (a child that has run nothing before and
+runs nothing after) remains for bench/verification.py's comparison column.
 """
 
 import multiprocessing

@@ -3,11 +3,10 @@
 Decoders for a dozen formats are a large attack surface, and a small file can claim a huge
 canvas. The child (``sandbox_child.run_forked``) caps its own address space and CPU time
 before touching the file, so a bomb or a decoder bug costs one short-lived process, never the
-worker. Every file gets a fresh child forked from the render forkserver
-(images/delivery/sandbox.py), which has Pillow and every plugin imported: a fork costs a
-few milliseconds of CPU (about one on bare metal) where a new interpreter and its imports
-cost ~80-190 ms, and it is forked ahead, so the verification does not wait for it
-(docs/benchmarks.md, Verification).
+worker. Every file gets a fresh child forked from the lean verification forkserver
+(images/processing/forkserver.py), which has Pillow and every plugin imported and nothing
+else: a fork costs about a millisecond of CPU where a new interpreter and its imports cost
+~80-190 ms (docs/benchmarks.md, Verification).
 
 No Django here: the worker passes its settings in as arguments.
 """
@@ -22,8 +21,8 @@ import signal
 import tempfile
 from dataclasses import dataclass, field
 
-from images.delivery.sandbox import SandboxFailure, run_sandboxed
 from images.processing import sandbox_child
+from images.processing.forkserver import ChildDied, ChildTimeout, run_fresh
 from images.processing.sandbox_child import looks_like_memory
 
 DEFAULT_MAX_PIXELS = 250_000_000
@@ -33,9 +32,9 @@ DEFAULT_MAX_PIXELS = 250_000_000
 # AVIF, ~12-15.5 B for JPEG XL and ~16-17 B for WebP. A 15800x15800 (249.6 MP) WebP peaked at
 # 3.81 GiB, so an RGBA WebP at the 250 MP default needs ~4.05 GiB; 4.5 GiB leaves ~10%
 # headroom. Under 3 GiB every format but WebP and JPEG XL still decodes at 250 MP; WebP stops
-# near 180 MP and is reported as over its memory budget. A child forked from the forkserver
-# starts with ~84 MiB mapped (the render engine is loaded too), ~20 MiB more than the
-# command-line child: noise against the default.
+# near 180 MP and is reported as over its memory budget. A child forked from the lean
+# forkserver starts with ~70 MiB mapped, about what the command-line child maps once its
+# libraries are loaded: noise against the default.
 DEFAULT_MEMORY_BYTES = 4608 * 1024**2
 DEFAULT_TIMEOUT_SECONDS = 60.0
 # The decoders run at most two threads (sandbox_child.DECODER_THREADS), so CPU time can grow
@@ -158,26 +157,19 @@ def inspect_image(
         "log_path": log_path,
     }
     try:
-        line = run_sandboxed(
-            sandbox_child.run_forked,
-            request,
-            memory_bytes=int(memory_bytes),
-            timeout=timeout_seconds,
-            max_jobs=1,
-            fresh=True,
-        )
-    except SandboxFailure as failure:
-        if failure.status == 504:
-            return Inspection(
-                ok=False, reason=f"decoding took longer than {timeout_seconds:g} seconds"
-            )
+        line = run_fresh(sandbox_child.run_forked, request, timeout=timeout_seconds)
+    except ChildTimeout:
+        return Inspection(ok=False, reason=f"decoding took longer than {timeout_seconds:g} seconds")
+    except ChildDied as died:
         started, output = _read_log(log_path)
-        if not started or failure.exitcode is None:
+        if died.exitcode is None:
+            raise SandboxError(f"the image sandbox failed: {died}") from None
+        if not started:
             raise SandboxError(
                 f"the image sandbox child died before inspecting the file "
-                f"(exit status {failure.exitcode}): {output.strip()[-300:] or 'no output'}"
+                f"(exit status {died.exitcode}): {output.strip()[-300:] or 'no output'}"
             ) from None
-        return _from_crash(failure.exitcode, output, memory_bytes, cpu_seconds)
+        return _from_crash(died.exitcode, output, memory_bytes, cpu_seconds)
     except OSError as error:  # out of processes, or the forkserver could not start
         raise SandboxError(f"the image sandbox could not start: {error}") from error
     finally:

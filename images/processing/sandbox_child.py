@@ -1,8 +1,9 @@
 """Decode one untrusted image inside resource limits and describe it as one line of JSON.
 
-``images.processing.sandbox.inspect_image`` runs ``run_forked`` in a fresh child of the warm
-forkserver; ``python -m images.processing.sandbox_child '<request json>'`` (or the request on
-stdin) does the same in a new interpreter. The request is
+``images.processing.sandbox.inspect_image`` runs ``run_forked`` in a fresh child of the lean
+verification forkserver (``images.processing.forkserver``); ``python -m
+images.processing.sandbox_child '<request json>'`` (or the request on stdin) does the same in
+a new interpreter. The request is
 ``{"path", "declared_mime", "max_pixels", "memory_bytes", "cpu_seconds"}`` (plus
 ``log_path`` when forked). The result is exactly one JSON object, ``{"ok": true, ...}`` or
 ``{"ok": false, "reason": ...}``: returned by ``run_forked``, printed on stdout by ``main``.
@@ -21,25 +22,14 @@ import re
 import resource
 import sys
 
+from images.processing import exif, headers
+from images.processing.headers import Refusal
+
 # Image decoders spread work over threads; every thread costs a stack in the capped address
 # space and CPU time against RLIMIT_CPU, so keep the count independent of the host's cores.
 DECODER_THREADS = 2
-# Per-frame bookkeeping costs Pillow far more than a tiny frame's pixels, so the pixel budget
-# alone would let 100 000 1x1 frames through.
-MAX_FRAMES = 10_000
-MAX_EXIF_STRING = 1000
-MAX_EXIF_LIST = 64
 
-# Pointers (GPS, Exif, Interop, SubIFDs), strip/tile layout, the thumbnail, colour tables,
-# and blobs: XMP, IPTC and Photoshop resources (all three can repeat the GPS position in their
-# own encodings), the ICC profile, MakerNote, PrintIM, DNG private data and padding.
-_EXIF_DROPPED_TAGS = frozenset({
-    0x8825, 0x8769, 0xA005, 0x014A, 0x0111, 0x0117, 0x0144, 0x0145, 0x0201, 0x0202,
-    0x0140, 0x012D, 0x02BC, 0x83BB, 0x8649, 0x8773, 0x927C, 0xC4A5, 0xC634, 0xEA1C,
-})  # fmt: skip
-_USER_COMMENT_PREFIXES = (b"ASCII\x00\x00\x00", b"\x00" * 8)
 _ANIMATED_FORMATS = frozenset({"GIF", "PNG", "WEBP", "AVIF", "JXL"})
-_JXL_CONTAINER = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
 
 # How native decoders word a failed allocation (libavif, libheif, Rust's alloc handler, C++).
 _MEMORY_WORDS = (
@@ -51,10 +41,6 @@ _MEMORY_WORDS = (
 def looks_like_memory(text: str) -> bool:
     text = text.lower()
     return any(words in text for words in _MEMORY_WORDS)
-
-
-class Refusal(Exception):
-    """The image is not acceptable; the message says why, for a developer."""
 
 
 class SandboxFault(Exception):
@@ -108,203 +94,6 @@ def _load_pillow(max_pixels: int):
     return Image
 
 
-def _too_many_pixels(width: int, height: int, max_pixels: int, frames: int = 1) -> None:
-    if frames > MAX_FRAMES:
-        raise Refusal(f"the image has more than {MAX_FRAMES:,} frames")
-    if width * height * frames > max_pixels:
-        what = f"{width}x{height}" if frames == 1 else f"{frames:,} frames of {width}x{height}"
-        raise Refusal(
-            f"the image is {what} = {width * height * frames:,} pixels, "
-            f"over the limit of {max_pixels:,}"
-        )
-
-
-def _over_budget(total: int, max_pixels: int) -> None:
-    if total > max_pixels:
-        raise Refusal(
-            f"the image's frames add up to more than {max_pixels:,} pixels (at least {total:,})"
-        )
-
-
-def gif_frame_count(data: bytes, max_pixels: int) -> int:
-    """Count a GIF's frames by walking its blocks, without decoding, stopping as soon as the
-    frames times the canvas (the screen grown to cover every frame, as Pillow grows it) are
-    over the pixel budget. Pillow's own ``n_frames`` walks the whole file unbounded."""
-    if len(data) < 13:
-        raise Refusal("the GIF file is truncated inside its header")
-    width, height = int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
-    flags = data[10]
-    pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
-    frames = 0
-    while True:
-        if pos >= len(data):
-            # Pillow tolerates a missing trailer after complete frames.
-            if frames:
-                return frames
-            raise Refusal("the GIF file is truncated before its first frame")
-        block = data[pos]
-        if block == 0x3B:
-            if not frames:
-                raise Refusal("the GIF file has no frames")
-            return frames
-        if block == 0x21:
-            pos += 2
-        elif block == 0x2C:
-            if pos + 10 > len(data):
-                raise Refusal("the GIF file is truncated inside a frame header")
-            left, top, w, h = (
-                int.from_bytes(data[pos + i : pos + i + 2], "little") for i in (1, 3, 5, 7)
-            )
-            width, height = max(width, left + w), max(height, top + h)
-            frames += 1
-            _too_many_pixels(width, height, max_pixels, frames)
-            local = data[pos + 9]
-            pos += 10 + (3 << ((local & 7) + 1) if local & 0x80 else 0) + 1
-        else:
-            # Pillow skips stray bytes between blocks one at a time; count frames the same way.
-            pos += 1
-            continue
-        # Data sub-blocks, ended by a zero-length one.
-        while pos < len(data) and data[pos]:
-            pos += data[pos] + 1
-        pos += 1
-
-
-class _BitReader:
-    def __init__(self, data: bytes):
-        self.data, self.bit = data, 0
-
-    def read(self, count: int) -> int:
-        value = 0
-        for i in range(count):
-            byte = self.bit >> 3
-            if byte >= len(self.data):
-                raise Refusal("the JPEG XL file is truncated inside its header")
-            value |= ((self.data[byte] >> (self.bit & 7)) & 1) << i
-            self.bit += 1
-        return value
-
-    def dimension(self) -> int:
-        return self.read((9, 13, 18, 30)[self.read(2)]) + 1
-
-
-_JXL_RATIOS = ((1, 1), (12, 10), (4, 3), (3, 2), (16, 9), (5, 4), (2, 1))
-
-
-def jxl_dimensions(data: bytes) -> tuple[int, int]:
-    """Width and height from a JPEG XL SizeHeader (ISO/IEC 18181-1). pillow_jxl decodes the
-    whole image inside ``Image.open``, so this is the only look before the pixels exist."""
-    codestream = data
-    if data[:12] == _JXL_CONTAINER:
-        pos, codestream = 0, b""
-        while pos + 8 <= len(data):
-            size, kind = int.from_bytes(data[pos : pos + 4], "big"), data[pos + 4 : pos + 8]
-            header = 8
-            if size == 1:
-                size, header = int.from_bytes(data[pos + 8 : pos + 16], "big"), 16
-            end = len(data) if size == 0 else pos + size
-            if kind == b"jxlc":
-                codestream = data[pos + header : end]
-                break
-            if kind == b"jxlp":
-                codestream = data[pos + header + 4 : end]
-                break
-            if size < header and size != 0:
-                break
-            pos = end
-    if codestream[:2] != b"\xff\x0a":
-        raise Refusal("the JPEG XL file has no readable codestream header")
-    bits = _BitReader(codestream[2:])
-    small = bits.read(1)
-    height = (bits.read(5) + 1) * 8 if small else bits.dimension()
-    ratio = bits.read(3)
-    if ratio:
-        numerator, denominator = _JXL_RATIOS[ratio - 1]
-        width = height * numerator // denominator
-    else:
-        width = (bits.read(5) + 1) * 8 if small else bits.dimension()
-    return width, height
-
-
-def _frame_count(image, data: bytes, max_pixels: int) -> int:
-    width, height = image.size
-    if image.format == "GIF":
-        return gif_frame_count(data, max_pixels)
-    if image.format == "TIFF":
-        # Pillow's n_frames parses every IFD in the file; walk them with a budget instead.
-        total = 0
-        for index in range(MAX_FRAMES + 1):
-            try:
-                image.seek(index)
-            except EOFError:
-                image.seek(0)
-                return index
-            total += image.size[0] * image.size[1]
-            _over_budget(total, max_pixels)
-        raise Refusal(f"the TIFF file has more than {MAX_FRAMES:,} pages")
-    frames = int(getattr(image, "n_frames", 1) or 1)
-    _too_many_pixels(width, height, max_pixels, frames)
-    return frames
-
-
-def _json_value(value):
-    """A JSON-safe copy of an EXIF value, or None to drop it."""
-    from PIL.TiffImagePlugin import IFDRational
-
-    if isinstance(value, int):
-        return value
-    if isinstance(value, IFDRational | float):
-        if isinstance(value, IFDRational) and not value.denominator:
-            return None
-        number = float(value)
-        return number if number == number and abs(number) != float("inf") else None
-    if isinstance(value, bytes):
-        for prefix in _USER_COMMENT_PREFIXES:
-            if value.startswith(prefix):
-                value = value[len(prefix) :]
-        try:
-            value = value.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    if isinstance(value, str):
-        text = value.replace("\x00", "").strip()
-        if not text or not all(ch.isprintable() or ch in "\t\n\r" for ch in text):
-            return None
-        return text[:MAX_EXIF_STRING]
-    if isinstance(value, tuple | list) and 0 < len(value) <= MAX_EXIF_LIST:
-        items = [_json_value(item) for item in value]
-        return None if any(item is None for item in items) else items
-    return None
-
-
-def readable_exif(image) -> dict:
-    """Named EXIF tags from the main IFD and the Exif sub-IFD, with every GPS tag removed."""
-    from PIL import ExifTags
-
-    exif = image.getexif()
-    entries = dict(exif.items())
-    # A broken Exif sub-IFD leaves the main tags usable.
-    with contextlib.suppress(Exception):
-        entries.update(exif.get_ifd(ExifTags.IFD.Exif))
-    readable = {}
-    for tag, raw in entries.items():
-        name = ExifTags.TAGS.get(tag)
-        if not name or tag in _EXIF_DROPPED_TAGS or name.startswith("GPS"):
-            continue
-        value = _json_value(raw)
-        if value is not None:
-            readable[name] = value
-    return readable
-
-
-def _orientation(image) -> int:
-    try:
-        value = int(image.getexif().get(0x0112, 1))
-    except (TypeError, ValueError):
-        return 1
-    return value if 1 <= value <= 8 else 1
-
-
 def inspect(path: str, declared_mime: str, max_pixels: int) -> dict:
     from images.processing.coverage import data_shortfall, decoded_shortfall
     from images.processing.formats import ACCEPTED_PIL_FORMATS, PIL_FORMAT_TO_MIME
@@ -314,10 +103,10 @@ def inspect(path: str, declared_mime: str, max_pixels: int) -> dict:
         raise SandboxFault(f"the file to inspect does not exist: {path}")
     with open(path, "rb") as handle:
         data = handle.read()
-    if data[:2] == b"\xff\x0a" or data[:12] == _JXL_CONTAINER:
+    if data[:2] == b"\xff\x0a" or data[:12] == headers.JXL_CONTAINER:
         if declared_mime != "image/jxl":
             raise Refusal(f"the bytes are image/jxl but the upload declared {declared_mime}")
-        _too_many_pixels(*jxl_dimensions(data), max_pixels)
+        headers.too_many_pixels(*headers.jxl_dimensions(data), max_pixels)
 
     try:
         image = Image.open(path, formats=ACCEPTED_PIL_FORMATS)
@@ -333,18 +122,18 @@ def inspect(path: str, declared_mime: str, max_pixels: int) -> dict:
         if mime != declared_mime:
             raise Refusal(f"the bytes are {mime} but the upload declared {declared_mime}")
         width, height = image.size
-        _too_many_pixels(width, height, max_pixels)
-        frames = _frame_count(image, data, max_pixels)
+        headers.too_many_pixels(width, height, max_pixels)
+        frames = headers.frame_count(image, data, max_pixels)
         # Decoders pad data that ends early; a header must not claim pixels the file lacks.
         short, later = data_shortfall(image.format or "", data)
         if short:
             raise Refusal(short)
         del data  # Pillow reads the file itself; leave the whole budget to the decoder.
         try:
-            exif, orientation = readable_exif(image), _orientation(image)
+            readable, orientation = exif.readable_exif(image), exif.orientation(image)
         except Exception:
             # Broken metadata does not make the pixels unusable.
-            exif, orientation = {}, 1
+            readable, orientation = {}, 1
         if image.format == "TIFF" and orientation >= 5:
             # Pillow reports a TIFF's size already turned by its Orientation tag (and turns the
             # pixels while loading); report it as stored, like every other format.
@@ -355,18 +144,18 @@ def inspect(path: str, declared_mime: str, max_pixels: int) -> dict:
             if index:
                 image.seek(index)
             decoded += image.size[0] * image.size[1]
-            _over_budget(decoded, max_pixels)
+            headers.over_budget(decoded, max_pixels)
             image.load()
             if not index and (short := decoded_shortfall(image, path, later)):
                 raise Refusal(short)
             # ICO and GIF can grow the canvas while loading; hold them to the same budget.
-            _too_many_pixels(*image.size, max_pixels)
+            headers.too_many_pixels(*image.size, max_pixels)
             has_alpha = has_alpha or image.has_transparency_data
     animated = frames > 1 and image.format in _ANIMATED_FORMATS
     return {
         "ok": True, "mime_type": mime, "width": width, "height": height, "frames": frames,
         "is_animated": animated, "has_alpha": bool(has_alpha), "orientation": orientation,
-        "exif": exif,
+        "exif": readable,
     }  # fmt: skip
 
 
@@ -447,17 +236,18 @@ _M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 
 def _limit_malloc_arenas() -> None:
-    # What MALLOC_ARENA_MAX=2 in the environment would do, had the forkserver started with
-    # it: glibc reserves 64 MiB of address space per thread arena (8 per core), which
-    # RLIMIT_AS counts; two keep the cap measuring what the decoder uses. (ctypes is
-    # imported at the top so that the forkserver, not every child, pays for it.)
+    # What MALLOC_ARENA_MAX=2 in the environment does (the lean forkserver starts with it;
+    # the render forkserver, which can run this too, does not): glibc reserves 64 MiB of
+    # address space per thread arena (8 per core), which RLIMIT_AS counts; two keep the cap
+    # measuring what the decoder uses. (ctypes is imported at the top so that the
+    # forkserver, not every child, pays for it.)
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)
 
 
 def run_forked(request: dict) -> str:
-    """The entry point in a child forked from the warm forkserver (images/delivery/sandbox.py
-    runs it once per child, ``fresh``): the result line the command-line child would print.
+    """The entry point in a child forked from the lean forkserver (images/processing/
+    forkserver_server.py runs it once per child): the line the command-line child would print.
 
     Pillow and its plugins are imported already; whatever a native library prints, and a
     dying child's last words, go to ``request["log_path"]``, which the parent reads after a

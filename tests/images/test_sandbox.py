@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, TiffImagePlugin
 
-from images.processing import sandbox_child
+from images.processing import exif, headers
 from images.processing.formats import (
     ACCEPTED_MIME_TYPES,
     ACCEPTED_PIL_FORMATS,
@@ -117,13 +117,13 @@ def test_it_excludes_gps_from_exif(inspect, pillow_format):
 
 
 def test_exif_values_are_made_json_safe():
-    value = sandbox_child._json_value
+    value = exif._json_value
     assert value(TiffImagePlugin.IFDRational(1, 0)) is None
     assert value(TiffImagePlugin.IFDRational(3, 2)) == 1.5
     assert value(b"Canon\x00\x00") == "Canon"
     assert value(b"ASCII\x00\x00\x00a comment") == "a comment"
     assert value(b"\xff\xfe\x00\x01") is None
-    assert value("x" * 5000) == "x" * sandbox_child.MAX_EXIF_STRING
+    assert value("x" * 5000) == "x" * exif.MAX_EXIF_STRING
     assert value((1, TiffImagePlugin.IFDRational(1, 4))) == [1, 0.25]
     assert value(tuple(range(1000))) is None
     assert value({"nested": 1}) is None
@@ -261,7 +261,7 @@ def test_the_sandbox_modules_do_not_import_django():
 @pytest.mark.parametrize("container", [False, True], ids=["codestream", "container"])
 def test_jxl_header_sizes_match_the_decoder(size, container):
     data = imagegen._encode(imagegen._picture(*size), "JXL", effort=1, use_container=container)
-    assert sandbox_child.jxl_dimensions(data) == size
+    assert headers.jxl_dimensions(data) == size
 
 
 # --- Format tables ----------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Verification runs each file in a fresh child of the warm forkserver, with its limits."""
+"""Verification runs each file in a fresh child (of the lean verification forkserver,
+images/processing/forkserver.py), with its limits; ``run_sandboxed(fresh=True)`` of the
+render forkserver still gives a never-used child (bench/verification.py compares them)."""
 
 import subprocess
 import types
