@@ -8,7 +8,9 @@ from environments import account_views
 urlpatterns = [
     path("login/", account_views.ThrottledLoginView.as_view(), name="login"),
     path("signup/", account_views.signup, name="signup"),
-    path("invitations/<str:token>/", account_views.invitation_accept, name="invitation-accept"),
+    path(
+        "invitations/<str:token>/", account_views.invitation_accept_view, name="invitation-accept"
+    ),
     # Before Django's own: the same view, and a successful reset lifts the sign-in lockout.
     path(
         "reset/<uidb64>/<token>/",

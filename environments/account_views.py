@@ -1,21 +1,25 @@
-"""Accounts: sign-up, sign-in with a brute-force lockout, accepting an invitation."""
+"""Accounts: sign-up, sign-in with a brute-force lockout, and the invitation link, which
+sign-up and sign-in both carry through to the organization."""
 
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, PasswordResetConfirmView
 from django.db import transaction
 from django.db.models import F
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
 
 from environments.forms import SignupForm
-from environments.models import SignInFailure
-from environments.team import invitation_accept_for_user, invitation_by_token
+from environments.invitations import invitation_accept, invitation_lookup
+from environments.models import Environment, SignInFailure
+from imgwire_site.domain import Refusal
+
+# The session key of the invitation a signed-out visitor opened (a token, see
+# environments.invitations): sign-up and sign-in carry it and bring them back to it.
+PENDING_INVITATION_KEY = "pending_invitation"
 
 # Five wrong passwords for one username from one address within 15 minutes lock that pair
 # out for 15 minutes. Keyed by username *and* address so an attacker cannot lock a victim
@@ -112,18 +116,99 @@ class ThrottledLoginView(LoginView):
 
     def form_valid(self, form):
         sign_in_failures_clear(self.request, self.request.POST.get("username", ""))
-        return super().form_valid(form)
+        response = super().form_valid(form)
+        # Signing in from an invitation with its address is the consent: join at once.
+        joined = _join_pending(self.request, self.request.session.get(PENDING_INVITATION_KEY))
+        return response if joined is None else joined
+
+    def get_success_url(self):
+        # Signed in as another address: back to the invitation, which says so.
+        token, invitation = _pending(self.request.session.get(PENDING_INVITATION_KEY))
+        if invitation is not None and not self.get_redirect_url():
+            return resolve_url("invitation-accept", token=token)
+        return super().get_success_url()
 
     def get_context_data(self, **kwargs):
+        token, invitation = _pending(self.request.session.get(PENDING_INVITATION_KEY))
         return {
             **super().get_context_data(**kwargs),
             "public_signup": settings.IMGWIRE_PUBLIC_SIGNUP,
+            "pending_invitation": invitation,
+            "pending_token": token,
         }
 
 
+def _pending(token) -> tuple[str, object]:
+    """(token, invitation) when the token is a usable invitation's, else ("", None)."""
+    lookup = invitation_lookup(token) if token else None
+    return (token, lookup.invitation) if lookup and lookup.usable else ("", None)
+
+
+def _pending_token(request) -> str:
+    """The invitation a visitor is in the middle of: from the form or link, else the one
+    remembered when they opened an invitation link signed out (so "Create an account" or
+    "Sign in" from any page keeps it)."""
+    return (
+        request.GET.get("invitation")
+        or request.POST.get("invitation")
+        or request.session.get(PENDING_INVITATION_KEY)
+        or ""
+    )[:128]
+
+
+def _invalid_invitation(request, lookup):
+    return render(
+        request,
+        "registration/invitation_invalid.html",
+        {
+            "lookup": lookup,
+            "invitation": lookup.invitation,
+            "public_signup": settings.IMGWIRE_PUBLIC_SIGNUP,
+        },
+        status=404 if lookup.state == "unknown" else 410,
+    )
+
+
+def _land_in(organization):
+    """The organization's default environment, where a new member starts."""
+    environment = (
+        Environment.objects.filter(organization=organization).order_by("-is_default", "created_at")
+    ).first()
+    if environment is None:
+        return redirect("dashboard-home")
+    return redirect("dashboard-overview", environment_id=environment.id)
+
+
+def _join_pending(request, token):
+    """Accept the invitation of ``token`` for the signed-in user when it is addressed to
+    them, and answer with the organization's first page; None when there is nothing to
+    join (no usable invitation, or one for another address)."""
+    token, invitation = _pending(token)
+    if invitation is None or (request.user.email or "").lower() != invitation.email:
+        return None
+    request.session.pop(PENDING_INVITATION_KEY, None)
+    try:
+        invitation_accept(invitation=invitation, user=request.user)
+    except Refusal as refusal:
+        messages.error(request, str(refusal))
+        return redirect("dashboard-home")
+    messages.success(request, f"You joined {invitation.organization.name}.")
+    return _land_in(invitation.organization)
+
+
 def signup(request):
-    invitation_token = request.GET.get("invitation") or request.POST.get("invitation") or ""
-    invitation = invitation_by_token(invitation_token) if invitation_token else None
+    invitation_token = _pending_token(request)
+    lookup = invitation_lookup(invitation_token) if invitation_token else None
+    invitation = lookup.invitation if lookup and lookup.usable else None
+    if lookup is not None and not lookup.usable:
+        request.session.pop(PENDING_INVITATION_KEY, None)
+        explicit = request.GET.get("invitation") or request.POST.get("invitation")
+        if explicit or not settings.IMGWIRE_PUBLIC_SIGNUP:
+            # Say why the invitation stopped working (rather than a bare "sign-up is
+            # closed", or an account that silently joins nothing); one only remembered
+            # from an earlier visit is dropped quietly while sign-up is open.
+            return _invalid_invitation(request, lookup)
+        invitation_token = ""
     if not settings.IMGWIRE_PUBLIC_SIGNUP and invitation is None:
         return render(request, "registration/signup_closed.html", status=403)
     form = SignupForm(
@@ -140,29 +225,58 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        # Creating the account from the link with its address is the consent: the new
+        # person lands in the organization without a second click.
+        joined = _join_pending(request, invitation_token)
+        if joined is not None:
+            return joined
         messages.success(request, "Welcome to Imgwire.")
-        if invitation is not None:
+        if invitation is not None:  # another address: the invitation page says what to do
             return redirect("invitation-accept", token=invitation_token)
         return redirect("dashboard-home")
     return render(
-        request, "registration/signup.html", {"form": form, "invitation": invitation_token}
+        request,
+        "registration/signup.html",
+        {"form": form, "invitation": invitation_token, "pending_invitation": invitation},
     )
 
 
-@login_required
-def invitation_accept(request, token: str):
-    invitation = invitation_by_token(token)
-    if invitation is None:
-        raise Http404("This invitation does not exist, was already used, or has expired.")
+def invitation_accept_view(request, token: str):
+    """The link in the email. Signed out: who invited you to what, and the two ways in
+    (create the account, or sign in), remembering the invitation through either. Signed
+    in: accept, and land in the organization."""
+    lookup = invitation_lookup(token)
+    if not lookup.usable:
+        request.session.pop(PENDING_INVITATION_KEY, None)
+        return _invalid_invitation(request, lookup)
+    invitation = lookup.invitation
+    if not request.user.is_authenticated:
+        request.session[PENDING_INVITATION_KEY] = token
+        return render(
+            request,
+            "registration/invitation.html",
+            {
+                "invitation": invitation,
+                "token": token,
+                "account_exists": lookup.account_exists,
+                "public_signup": settings.IMGWIRE_PUBLIC_SIGNUP,
+            },
+        )
     if request.method == "POST":
-        membership = invitation_accept_for_user(invitation=invitation, user=request.user)
-        if membership is None:
-            messages.error(
-                request,
-                f"This invitation was sent to {invitation.email}; sign in with that address "
-                "to accept it.",
-            )
+        try:
+            invitation_accept(invitation=invitation, user=request.user)
+        except Refusal as refusal:
+            messages.error(request, str(refusal))
             return redirect("invitation-accept", token=token)
+        request.session.pop(PENDING_INVITATION_KEY, None)
         messages.success(request, f"You joined {invitation.organization.name}.")
-        return redirect("dashboard-home")
-    return render(request, "registration/invitation.html", {"invitation": invitation})
+        return _land_in(invitation.organization)
+    return render(
+        request,
+        "registration/invitation.html",
+        {
+            "invitation": invitation,
+            "token": token,
+            "other_address": (request.user.email or "").lower() != invitation.email,
+        },
+    )

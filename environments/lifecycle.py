@@ -23,17 +23,23 @@ def environment_create_checked(*, organization, name: str) -> Environment:
     from environments.services import environment_create
 
     _locked(organization)
-    if Environment.objects.filter(organization=organization, name=name).exists():
-        raise EnvironmentRuleError(f"An environment named {name} already exists.")
+    # Case-insensitive: "production" next to "Production" reads as the same environment.
+    taken = Environment.objects.filter(organization=organization, name__iexact=name).first()
+    if taken is not None:
+        raise EnvironmentRuleError(f"An environment named {taken.name} already exists.")
     return environment_create(organization=organization, name=name)
 
 
 @transaction.atomic
 def environment_rename(*, environment: Environment, name: str) -> Environment:
     _locked(environment.organization)
-    taken = Environment.objects.filter(organization=environment.organization_id, name=name)
-    if taken.exclude(pk=environment.pk).exists():
-        raise EnvironmentRuleError(f"An environment named {name} already exists.")
+    taken = (
+        Environment.objects.filter(organization=environment.organization_id, name__iexact=name)
+        .exclude(pk=environment.pk)
+        .first()
+    )
+    if taken is not None:
+        raise EnvironmentRuleError(f"An environment named {taken.name} already exists.")
     environment.name = name
     try:
         with transaction.atomic():

@@ -1,8 +1,17 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from environments.models import BillingPlan, Environment, Membership, Organization, Role
+from environments.models import (
+    MANAGING_ROLES,
+    BillingPlan,
+    Environment,
+    Membership,
+    Organization,
+    Role,
+)
 from environments.quotas import add_one_month
+from imgwire_site import domain
+from imgwire_site.domain import Refusal
 from keys.signing import signing_secret_create
 
 UNLIMITED_PLAN_NAME = "Unlimited"
@@ -109,3 +118,20 @@ def organization_quota_period_reset(*, organization: Organization, now=None) -> 
         current_quota_period_start_at=start,
         current_quota_period_end_at=add_one_month(start),
     )
+
+
+@transaction.atomic
+def organization_rename(*, organization: Organization, name: str, actor: Membership):
+    """Rename as an OWNER or ADMIN of the organization. The actor's role is re-read: one
+    lost since the page loaded no longer counts."""
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise Refusal(
+            domain.INVALID_VALUE,
+            "Give the organization a name of 1 to 200 characters.",
+            field="name",
+        )
+    acting = Membership.objects.filter(pk=actor.pk, organization_id=organization.pk).first()
+    if acting is None or acting.role not in MANAGING_ROLES:
+        raise Refusal(domain.FORBIDDEN, "Only owners and admins may rename the organization.")
+    return organization_update(organization=organization, name=name)

@@ -1,96 +1,35 @@
-"""Team services: invitations (hashed single-use tokens), role changes, removals.
+"""Team services: role changes, removals and leaving, serialised per organization.
 
-Kept apart from ``environments.services`` so the dashboard's team rules live in one place;
-memberships are still created through ``membership_create``.
+Invitations live in ``environments.invitations``; the names the admin and older callers
+import from here stay as thin aliases of it.
 """
 
-import hashlib
-import hmac
-import secrets
-from datetime import timedelta
-
-from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from environments.models import MANAGING_ROLES, Invitation, Membership, Organization, Role
-from environments.services import membership_create
-from imgwire_site.mail import send_mail_logged
-
-INVITATION_TTL = timedelta(days=7)
+from environments import invitations
+from environments.invitations import invitation_by_token  # noqa: F401  (older callers)
+from environments.models import MANAGING_ROLES, Membership, Organization, Role
+from imgwire_site import domain
+from imgwire_site.domain import Refusal
 
 
 class TeamRuleError(ValueError):
     """A change that would break a team rule (e.g. leaving no OWNER)."""
 
 
-def _token_hash(token: str) -> str:
-    return hmac.new(
-        settings.IMGWIRE_KEY_PEPPER.encode(), b"invitation:" + token.encode(), hashlib.sha256
-    ).hexdigest()
-
-
 def invitation_create(*, organization, email: str, role: str, invited_by) -> tuple:
-    """Record the invitation and email its link; returns (invitation, token).
-
-    Inviting someone as OWNER grants OWNER, so only an owner may do it."""
-    if role == Role.OWNER and not (
-        invited_by is not None
-        and Membership.objects.filter(
-            organization=organization, user=invited_by, role=Role.OWNER
-        ).exists()
-    ):
-        raise TeamRuleError("Only an owner can invite someone as an owner.")
-    token = secrets.token_urlsafe(32)
-    invitation = Invitation.objects.create(
-        organization=organization,
-        email=email.strip().lower(),
-        role=role,
-        token_hash=_token_hash(token),
-        invited_by=invited_by,
-        expires_at=timezone.now() + INVITATION_TTL,
+    """(invitation, token): ``invitations.invitation_invite`` with the link's token."""
+    invitation = invitations.invitation_invite(
+        organization=organization, email=email, role=role, invited_by=invited_by
     )
-    link = f"{settings.IMGWIRE_PUBLIC_URL}/accounts/invitations/{token}/"
-    transaction.on_commit(
-        lambda: send_mail_logged(
-            f"You are invited to {organization.name} on Imgwire",
-            f"{invited_by.email or invited_by.username} invited you to join "
-            f"{organization.name} as {role}.\n\nAccept within 7 days: {link}\n",
-            [invitation.email],
-        )
-    )
-    return invitation, token
-
-
-def invitation_by_token(token: str) -> Invitation | None:
-    if not token or len(token) > 128:
-        return None
-    return (
-        Invitation.objects.pending()
-        .select_related("organization")
-        .filter(token_hash=_token_hash(token))
-        .first()
-    )
-
-
-@transaction.atomic
-def invitation_accept_for_user(*, invitation: Invitation, user) -> Membership | None:
-    """None when the signed-in user's email is not the invited one."""
-    if (user.email or "").strip().lower() != invitation.email:
-        return None
-    claimed = (
-        Invitation.objects.pending().filter(pk=invitation.pk).update(accepted_at=timezone.now())
-    )
-    if claimed != 1:
-        return None
-    existing = Membership.objects.filter(organization=invitation.organization, user=user).first()
-    if existing is not None:
-        return existing  # joining again never lowers (or raises) a current role
-    return membership_create(organization=invitation.organization, user=user, role=invitation.role)
+    return invitation, invitations.invitation_token_of(invitation.id)
 
 
 def invitation_revoke(*, organization, invitation_id) -> None:
-    Invitation.objects.filter(organization=organization, id=invitation_id).delete()
+    """The operator's delete (the admin): accepted invitations go too."""
+    invitations.invitation_revoke(
+        organization=organization, invitation_id=invitation_id, accepted_too=True
+    )
 
 
 class Operator:
@@ -172,3 +111,20 @@ def membership_remove(*, membership: Membership, actor) -> None:
         if not _owners_besides(membership):
             raise TeamRuleError("The last owner cannot be removed; promote someone else first.")
     membership.delete()
+
+
+@transaction.atomic
+def membership_leave(*, membership: Membership) -> None:
+    """Leave the organization, in any role. The last OWNER cannot: nobody would be left to
+    manage owners. Takes the same organization lock as role changes, so an owner leaving
+    while the other owner is demoted cannot leave none."""
+    Organization.objects.select_for_update().filter(pk=membership.organization_id).first()
+    current = Membership.objects.filter(pk=membership.pk).first()
+    if current is None:
+        return  # already gone: leaving twice is leaving
+    if current.role == Role.OWNER and not _owners_besides(current):
+        raise Refusal(
+            domain.CONFLICT,
+            "You are the last owner: make another member an owner before you leave.",
+        )
+    current.delete()

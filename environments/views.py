@@ -1,5 +1,6 @@
 """Dashboard pages of the environments app: home, switching, organization creation, the
-overview with usage against the plan, and the team (members and invitations)."""
+overview with usage against the plan, the team (members and invitations) and environments.
+The organization's own settings (rename, leave) are in ``organization_views``."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,6 +8,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from environments.forms import EnvironmentForm, InvitationForm, OrganizationForm, RoleForm
+from environments.invitations import (
+    invitation_invite,
+    invitation_resend,
+    invitation_revoke,
+    invitations_outstanding,
+)
 from environments.lifecycle import (
     EnvironmentRuleError,
     environment_create_checked,
@@ -14,18 +21,13 @@ from environments.lifecycle import (
     environment_mark_default,
     environment_rename,
 )
-from environments.models import Environment, Invitation, Membership
+from environments.models import MANAGING_ROLES, Environment, Membership
 from environments.quotas import delivery_usage, quota_period_of, upload_usage
 from environments.services import organization_create
-from environments.team import (
-    TeamRuleError,
-    invitation_create,
-    invitation_revoke,
-    membership_remove,
-    membership_role_change,
-)
-from imgwire_site.api.errors import PaymentRequiredError
+from environments.team import TeamRuleError, membership_remove, membership_role_change
 from imgwire_site.dashboard import member_view
+from imgwire_site.dashboard_format import human_datetime
+from imgwire_site.domain import Refusal
 
 
 def _environments_of(user):
@@ -124,7 +126,9 @@ def overview(request):
 def team(request):
     organization = request.environment.organization
     members = Membership.objects.filter(organization=organization).select_related("user")
-    invitations = Invitation.objects.pending().filter(organization=organization)
+    # The links are for the people who may invite: a developer sees only the members.
+    manages = request.membership.role in MANAGING_ROLES
+    invitations = invitations_outstanding(organization) if manages else []
     return render(
         request,
         "dashboard/team.html",
@@ -137,32 +141,52 @@ def team(request):
     )
 
 
+def _team(request):
+    return redirect("team", environment_id=request.environment.id)
+
+
 @member_view(manage=True)
 @require_POST
 def invite(request):
     form = InvitationForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter a valid email address and role.")
-        return redirect("team", environment_id=request.environment.id)
-    from environments.quotas import check_member_limit
-
+        messages.error(request, "Enter a valid email address and choose a role.")
+        return _team(request)
     try:
-        check_member_limit(request.environment.organization)
-    except PaymentRequiredError as error:
-        messages.error(request, str(error.detail))
-        return redirect("team", environment_id=request.environment.id)
-    try:
-        invitation, _ = invitation_create(
+        invitation = invitation_invite(
             organization=request.environment.organization,
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
             invited_by=request.user,
         )
-    except TeamRuleError as error:
-        messages.error(request, str(error))
-        return redirect("team", environment_id=request.environment.id)
-    messages.success(request, f"Invitation sent to {invitation.email}.")
-    return redirect("team", environment_id=request.environment.id)
+    except Refusal as refusal:
+        messages.error(request, str(refusal))
+        return _team(request)
+    messages.success(
+        request,
+        f"Invitation sent to {invitation.email}. You can also copy its link from the list.",
+    )
+    return _team(request)
+
+
+@member_view(manage=True)
+@require_POST
+def invitation_resend_view(request, invitation_id):
+    try:
+        invitation = invitation_resend(
+            organization=request.environment.organization,
+            invitation_id=invitation_id,
+            sent_by=request.user,
+        )
+    except Refusal as refusal:
+        messages.error(request, str(refusal))
+        return _team(request)
+    messages.success(
+        request,
+        f"Invitation sent again to {invitation.email}, valid until "
+        f"{human_datetime(invitation.expires_at)}.",
+    )
+    return _team(request)
 
 
 def _member(request, membership_id) -> Membership:
@@ -213,9 +237,13 @@ def member_remove(request, membership_id):
 @member_view(manage=True)
 @require_POST
 def invitation_revoke_view(request, invitation_id):
-    invitation_revoke(organization=request.environment.organization, invitation_id=invitation_id)
-    messages.success(request, "Invitation revoked.")
-    return redirect("team", environment_id=request.environment.id)
+    if invitation_revoke(
+        organization=request.environment.organization, invitation_id=invitation_id
+    ):
+        messages.success(request, "Invitation revoked: its link no longer works.")
+    else:
+        messages.error(request, "This invitation was already accepted or revoked.")
+    return _team(request)
 
 
 # --- environments -------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from domains import views as domain_views
+from environments import organization_views as org_views
 from environments import views as env_views
 from images import dashboard_preview
 from images import views as image_views
@@ -66,10 +67,18 @@ environment_patterns = [
     path("team/<uuid:membership_id>/role/", env_views.member_role, name="team-role"),
     path("team/<uuid:membership_id>/remove/", env_views.member_remove, name="team-remove"),
     path(
+        "team/invitations/<uuid:invitation_id>/resend/",
+        env_views.invitation_resend_view,
+        name="invitation-resend",
+    ),
+    path(
         "team/invitations/<uuid:invitation_id>/revoke/",
         env_views.invitation_revoke_view,
         name="invitation-revoke",
     ),
+    path("organization/", org_views.organization_settings, name="organization-settings"),
+    path("organization/rename/", org_views.organization_rename_view, name="organization-rename"),
+    path("organization/leave/", org_views.organization_leave_view, name="organization-leave"),
     path("", include("keys.oauth.dashboard_urls")),  # Authorized Connections (agents)
 ]
 

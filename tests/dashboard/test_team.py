@@ -47,11 +47,11 @@ def test_the_invited_person_signs_up_and_joins_with_the_role(
             "invitation": token,
         },
     )
-    assert response.url == f"/accounts/invitations/{token}/"
-    assert client.post(response.url).status_code == 302
+    # Creating the account from the link joins at once, landing in the organization.
+    assert response.url == f"/dashboard/{owner.environment.id}/"
     user = get_user_model().objects.get(email="new@example.com")
     assert Membership.objects.get(user=user).role == Role.ADMIN
-    assert client.post(f"/accounts/invitations/{token}/").status_code == 404
+    assert client.post(f"/accounts/invitations/{token}/").status_code == 410  # used
 
 
 def test_an_invitation_for_another_email_is_refused(

@@ -1,0 +1,28 @@
+"""Template filters of the dashboard: sizes and dates in one format
+(``imgwire_site.dashboard_format``), wrapped in ``<time>`` for machines."""
+
+from django import template
+from django.utils.html import format_html
+
+from imgwire_site.dashboard_format import human_bytes, human_date, human_datetime
+
+register = template.Library()
+
+
+@register.filter(name="bytes")
+def bytes_filter(value) -> str:
+    return human_bytes(value)
+
+
+@register.filter
+def when(value):
+    if not value:
+        return ""
+    return format_html('<time datetime="{}">{}</time>', value.isoformat(), human_datetime(value))
+
+
+@register.filter
+def day(value):
+    if not value:
+        return ""
+    return format_html('<time datetime="{}">{}</time>', value.isoformat()[:10], human_date(value))
