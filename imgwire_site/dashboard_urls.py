@@ -80,6 +80,7 @@ environment_patterns = [
     path("organization/rename/", org_views.organization_rename_view, name="organization-rename"),
     path("organization/leave/", org_views.organization_leave_view, name="organization-leave"),
     path("", include("keys.oauth.dashboard_urls")),  # Authorized Connections (agents)
+    path("webhooks/", include("environments.webhooks.dashboard_urls")),
 ]
 
 urlpatterns = [

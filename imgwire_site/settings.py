@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "metrics",
     "oauth2_provider",
     "keys.oauth",  # OAuth-linked agents and the MCP server (label "agents")
+    "environments.webhooks",  # outgoing webhooks (label "webhooks")
 ]
 
 MIDDLEWARE = [
@@ -244,6 +245,16 @@ try:
     )
 except ValueError as error:
     raise ImproperlyConfigured(f"IMGWIRE_URL_FETCH_ALLOWED_NETWORKS: {error}") from None
+# Outgoing webhooks (docs/webhooks.md): targets in private ranges are refused unless listed
+# here (like the remote fetcher's list); plain http:// targets only when allowed.
+try:
+    IMGWIRE_WEBHOOK_ALLOWED_NETWORKS = tuple(
+        parse_allowed_networks(env_str("IMGWIRE_WEBHOOK_ALLOWED_NETWORKS"))
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(f"IMGWIRE_WEBHOOK_ALLOWED_NETWORKS: {error}") from None
+IMGWIRE_WEBHOOK_ALLOW_HTTP = env_bool("IMGWIRE_WEBHOOK_ALLOW_HTTP", False)
+IMGWIRE_WEBHOOK_TIMEOUT_SECONDS = env_int("IMGWIRE_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
 IMGWIRE_URL_FETCH_TIMEOUT_SECONDS = env_int("IMGWIRE_URL_FETCH_TIMEOUT_SECONDS", 30, minimum=1)
 IMGWIRE_URL_FETCH_MAX_BYTES = env_int("IMGWIRE_URL_FETCH_MAX_BYTES", 100 * 1024**2, minimum=1)
 IMGWIRE_URL_FETCH_HEADER_TIMEOUT_SECONDS = env_int(

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/metrics/", include("metrics.urls")),
     path("api/v1/cors_origins/", include("domains.urls")),
     path("api/v1/custom_domain/", include("domains.urls_custom_domain")),
+    path("api/v1/webhooks/", include("environments.webhooks.urls")),
     path("uploadcare/", include("images.compat.uploadcare.urls")),
     path("imagekit/", include("images.compat.imagekit.urls")),
     path(

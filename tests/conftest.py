@@ -82,9 +82,14 @@ def stub_worker():
     worker.start()
 
     def run_jobs():
-        for queue in list(broker.queues):
-            broker.join(queue, fail_fast=True)
-        worker.join()
+        # Until every queue is empty: a job may enqueue another on a queue already joined
+        # (a finished download sends its webhook), which one pass would leave behind.
+        while True:
+            for queue in list(broker.queues):
+                broker.join(queue, fail_fast=True)
+            worker.join()
+            if not any(q.unfinished_tasks for q in broker.queues.values()):
+                return
 
     yield run_jobs
     stop_worker(worker)

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from environments.webhooks.events import IMAGE_DELETED, images_event_emit
 from images.models import (
     Image,
     ImageTag,
@@ -31,6 +32,7 @@ def _mark_deleted(environment, ids) -> list:
     )
     # Tag rows exist for live images only: a tag's page is read from them alone.
     ImageTag.objects.filter(image_id__in=alive).delete()
+    images_event_emit(environment, alive, IMAGE_DELETED)
     from images.tasks import purge_image_objects
 
     for image_id in alive:

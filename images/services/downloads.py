@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from environments.quotas import check_organization_in_good_standing
+from environments.webhooks.events import DOWNLOAD_FAILED, DOWNLOAD_READY, download_event_emit
 from images.downloads.archive import ArchiveEntry, ArchiveSourceMissing, sanitise_entry_names
 from images.downloads.archive import write_archive as write_zip
 from images.models import DownloadStatus, Image, ImageDownloadJob, ImageStatus
@@ -105,15 +106,24 @@ def _claim(job_id) -> ImageDownloadJob | None:
     return ImageDownloadJob.objects.get(id=job_id) if claimed == 1 else None
 
 
+_EVENTS = {DownloadStatus.READY: DOWNLOAD_READY, DownloadStatus.FAILED: DOWNLOAD_FAILED}
+
+
 def _finish(job: ImageDownloadJob, **fields) -> bool:
-    return (
-        ImageDownloadJob.objects.filter(
-            id=job.id,
-            status=DownloadStatus.PROCESSING,
-            processing_started_at=job.processing_started_at,
-        ).update(updated_at=timezone.now(), **fields)
-        == 1
-    )
+    """Write the outcome if our claim stands; a final one tells the webhooks (same
+    transaction: the outbox)."""
+    with transaction.atomic():
+        done = (
+            ImageDownloadJob.objects.filter(
+                id=job.id,
+                status=DownloadStatus.PROCESSING,
+                processing_started_at=job.processing_started_at,
+            ).update(updated_at=timezone.now(), **fields)
+            == 1
+        )
+        if done and fields.get("status") in _EVENTS:
+            download_event_emit(job, _EVENTS[fields["status"]])
+    return done
 
 
 def download_job_build(job_id) -> None:

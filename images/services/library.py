@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from environments.webhooks.events import IMAGE_UPDATED, image_event_emit
 from images.models import Folder, Image, ImageStatus, ImageTag
 from imgwire_site import domain
 from imgwire_site.domain import Refusal
@@ -182,8 +183,11 @@ def image_tags_update(
         tags += [tag for tag in add if tag not in tags]
         tags = [tag for tag in tags if tag not in set(remove)]
         tags = tags_parse(tags)  # the same limits as at upload
+        changed = tags != list(image.tags)
         try:
             image_tags_write(image, tags)
+            if changed:
+                image_event_emit(image, IMAGE_UPDATED)
         except IntegrityError:  # pragma: no cover - the row lock makes this unreachable
             raise Refusal(domain.CONFLICT, "The tags changed meanwhile; retry.") from None
     return image

@@ -49,6 +49,8 @@ class ReconcileReport:
     downloads_resent: int = 0
     promotions_resent: int = 0
     tags_forgotten: int = 0
+    webhooks_resent: int = 0
+    webhook_events_pruned: int = 0
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -326,6 +328,7 @@ def archives_remove_orphans(limit: int = BATCH) -> int:
 def reconcile(now=None) -> ReconcileReport:
     # The compatible protocols build on the images services; imported here, not at the
     # top, so that this module stays importable from theirs.
+    from environments.webhooks.services import deliveries_recover, webhook_events_prune
     from images.compat.uploadcare.maintenance import uploadcare_reconcile
     from images.services.library import tags_of_deleted_forget
     from images.services.versions import staging_uploads_promote
@@ -344,6 +347,8 @@ def reconcile(now=None) -> ReconcileReport:
         uploadcare_fetches_resent=uploadcare.fetches_resent,
         promotions_resent=staging_uploads_promote(now),
         tags_forgotten=tags_of_deleted_forget(),
+        webhooks_resent=deliveries_recover(now=now),
+        webhook_events_pruned=webhook_events_prune(now=now),
     )
     if any(report.as_dict().values()):
         logger.info("reconcile: %s", report.as_dict())
@@ -355,12 +360,14 @@ def recover(now=None) -> ReconcileReport:
     taken over for every kind of job (a few indexed queries when there is nothing to do).
     The scheduler runs it every IMGWIRE_RECOVER_INTERVAL_SECONDS; the full reconcile,
     which also walks storage, every IMGWIRE_RECONCILE_INTERVAL_SECONDS."""
+    from environments.webhooks.services import deliveries_recover
     from images.compat.uploadcare.maintenance import uploadcare_recover
 
     report = ReconcileReport(
         requeued=images_requeue_stuck(now),
         downloads_resent=download_jobs_recover(now),
         uploadcare_fetches_resent=uploadcare_recover(now),
+        webhooks_resent=deliveries_recover(now=now),
     )
     if any(report.as_dict().values()):
         logger.info("recover: %s", report.as_dict())

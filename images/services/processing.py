@@ -7,9 +7,11 @@ import tempfile
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from environments.webhooks.events import IMAGE_QUARANTINED, IMAGE_READY, image_event_emit
 from images.models import Image, ImageStatus
 from images.processing.sandbox import SandboxError, inspect_image
 from images.services.leases import holder_is_gone, lease_deadline, lease_holder, lease_kept
@@ -74,10 +76,21 @@ def _finish(image: Image, **fields) -> bool:
     )
 
 
+def _finish_and_tell(image: Image, event: str, **fields) -> bool:
+    """``_finish``, with the webhook event in the same transaction (the outbox). A staging
+    upload (an overwrite) is not a file of its own: the promotion tells instead."""
+    with transaction.atomic():
+        done = _finish(image, **fields)
+        if done and image.replaces_id is None:
+            image_event_emit(image, event)
+    return done
+
+
 def image_quarantine(image: Image, reason: str) -> bool:
     logger.info("image %s quarantined: %s", image.id, reason)
-    done = _finish(
+    done = _finish_and_tell(
         image,
+        IMAGE_QUARANTINED,
         status=ImageStatus.QUARANTINE,
         status_reason=reason[:500],
         processed_metadata_at=timezone.now(),
@@ -153,8 +166,9 @@ def _process_claimed(image: Image) -> None:
         tmp.seek(0)
         save_file(image.original_key, tmp)
 
-    ready = _finish(
+    ready = _finish_and_tell(
         image,
+        IMAGE_READY,
         status=ImageStatus.READY,
         status_reason="",
         width=inspection.width,

@@ -15,7 +15,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from images.models import DownloadStatus, ImageDownloadJob
-from imgwire_site.tasks import enqueue_on_commit
+from imgwire_site.tasks import enqueue_on_commit, send_quietly
 
 logger = logging.getLogger(__name__)
 BATCH = 200
@@ -31,12 +31,7 @@ def send_now(actor, *args) -> bool:
     if connection.in_atomic_block:  # never ahead of the rows it names
         enqueue_on_commit(actor, *args)
         return True
-    try:
-        actor.send(*args)
-    except Exception:
-        logger.warning("could not send %s%r; the next reconcile retries", actor.actor_name, args)
-        return False
-    return True
+    return send_quietly(actor, *args)
 
 
 def download_job_send(job_id) -> None:

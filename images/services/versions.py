@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from environments.webhooks.events import IMAGE_READY, IMAGE_UPDATED, image_event_emit
 from images.models import (
     Image,
     ImageStatus,
@@ -72,8 +73,10 @@ def _claim(image_id) -> bool:
 
 def _standalone(staging: Image) -> Image:
     """The file it was to replace is gone: the upload stays a file of its own."""
-    Image.objects.filter(id=staging.id).update(replaces=None, overwrite={})
-    staging.replaces_id = None
+    with transaction.atomic():
+        Image.objects.filter(id=staging.id).update(replaces=None, overwrite={})
+        staging.replaces_id = None
+        image_event_emit(staging, IMAGE_READY)
     return staging
 
 
@@ -129,6 +132,7 @@ def image_version_promote(staging_id) -> Image | None:
                 image_tags_write(target, list(staging.tags))
             ImageTag.objects.filter(image=staging).delete()
             Image.objects.filter(id=staging.id).update(deleted_at=now, updated_at=now)
+            image_event_emit(target, IMAGE_UPDATED)
     finally:
         Image.objects.filter(id=target.id).update(versioning_since=None)
     # Renders of the earlier bytes are stale (their keys carry the version, so none is
