@@ -37,6 +37,12 @@ class Access:
         return self.key is not None and not self.key.is_server
 
     @property
+    def may_write_images(self) -> bool:
+        """Keys and sessions by their role; an agent only with the ``images:write`` scope
+        (``settings:write`` alone manages settings, it does not upload or delete)."""
+        return self.scopes is None or "images:write" in self.scopes
+
+    @property
     def can_manage(self) -> bool:
         """Keys, members, domains, CORS and environments: OWNER/ADMIN or a Server key."""
         if self.key is not None:

@@ -7,6 +7,11 @@ from keys.oauth import views
 urlpatterns = [
     path("connections/", views.connections, name="agent-connections"),
     path(
+        "connections/sign-out-everywhere/",
+        views.sign_out_everywhere_view,
+        name="sign-out-everywhere",
+    ),
+    path(
         "connections/<uuid:grant_id>/revoke/",
         views.connection_revoke,
         name="agent-connection-revoke",

@@ -47,3 +47,15 @@ class AgentGrant(models.Model):
 
     def refresh_tokens(self):
         return RefreshToken.objects.filter(user=self.user, application=self.application)
+
+
+class SignedInSession(models.Model):
+    """A dashboard session of a member, so that "sign out everywhere" can end each one
+    without scanning every session of the install (keys/oauth/sessions.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -8,6 +8,7 @@ import json
 import uuid
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -27,6 +28,7 @@ from keys.oauth.services import (
     grant_revoke,
     resources_served,
 )
+from keys.oauth.sessions import sign_out_everywhere
 
 # RFC 7591 grant types a client may register: OAuth 2.1's code flow and its refresh.
 REGISTRABLE_GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
@@ -156,3 +158,16 @@ def connection_revoke(request, grant_id):
     if grant_revoke(user=request.user, grant_id=grant_id):
         messages.success(request, "Connection revoked: its tokens no longer work.")
     return redirect("agent-connections", environment_id=request.environment.id)
+
+
+@require_POST
+@member_view()
+def sign_out_everywhere_view(request):
+    sessions, connections = sign_out_everywhere(user=request.user)
+    logout(request)
+    messages.success(
+        request,
+        f"Signed out everywhere: {sessions} session(s) ended, {connections} connection(s) "
+        "revoked. Sign in again to continue.",
+    )
+    return redirect("login")

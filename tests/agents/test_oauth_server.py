@@ -184,6 +184,21 @@ def test_a_read_only_token_cannot_write(owner):
     assert answer.status_code == 403
 
 
+def test_a_settings_only_token_manages_cors_but_cannot_upload_or_delete_images(owner):
+    token = token_issue(user=owner.user, environment=owner.environment, scopes="settings:write")
+    client = api(token, owner.environment.id)
+    upload = client.post("/api/v1/images/standard_upload", {"file_name": "a.png"}, format="json")
+    assert upload.status_code == 403 and "images:write" in body(upload)["detail"]
+    assert (
+        client.post("/api/v1/images/bulk_delete", {"image_ids": []}, format="json").status_code
+        == 403
+    )
+    cors = client.post(
+        "/api/v1/cors_origins/", {"pattern": "https://app.example.com"}, format="json"
+    )
+    assert cors.status_code in (200, 201), cors.content
+
+
 def test_expired_tampered_and_wrong_audience_tokens_answer_401(owner):
     expired = token_issue(user=owner.user, environment=owner.environment, expires_in=-1)
     good = token_issue(user=owner.user, environment=owner.environment)
