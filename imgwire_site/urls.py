@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from domains.hosts import tls_allowed
-from images.delivery.views import deliver
+from images.delivery.views import deliver, deliver_path_form
 from images.download_view import download_archive
 from images.hooks import s3_events
 from images.ingest import ingest_upload
@@ -37,6 +37,11 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/dashboard/", permanent=False)),
     # The delivery view, under the path of IMGWIRE_CDN_URL's default ({PUBLIC_URL}/cdn).
     path("cdn/<str:organization_id>/<str:environment_id>/<str:image_ref>", deliver, name="deliver"),
+    # ImageKit's path form of a transformation: …/{environment}/tr:w-300,h-200/{image}.
+    path(
+        "cdn/<str:organization_id>/<str:environment_id>/<str:segment>/<str:image_ref>",
+        deliver_path_form,
+    ),
 ]
 
 # Errors Django answers itself (no route, SuspiciousOperation, uncaught exception) keep the

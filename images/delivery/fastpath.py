@@ -27,7 +27,13 @@ from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
 
 from domains.hostnames import could_be_custom_domain, request_host
-from images.delivery.views import Prepared, StoredObjectResponse, finish, prepare
+from images.delivery.views import (
+    PATH_TRANSFORM_PREFIX,
+    Prepared,
+    StoredObjectResponse,
+    finish,
+    prepare,
+)
 from images.storage import open_object
 from metrics.usage import record_delivery
 
@@ -115,7 +121,10 @@ class DeliveryFastPath:
         if settings.SECURE_SSL_REDIRECT and not request.is_secure():
             return None
         parts = path[len(PREFIX) :].split("/")
-        if len(parts) != 3:
+        if len(parts) == 4 and parts[2].startswith(PATH_TRANSFORM_PREFIX):
+            # ImageKit's path form: {org}/{env}/tr:…/{image}
+            parts = [parts[0], parts[1], parts[3], parts[2].removeprefix(PATH_TRANSFORM_PREFIX)]
+        elif len(parts) != 3:
             return None  # Django's 404
         response = prepare(request, *parts)
         if isinstance(response, Prepared):

@@ -7,7 +7,7 @@ signing.py): a private image answers only presets without one (docs/delivery.md)
 import functools
 import uuid
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
@@ -108,17 +108,37 @@ class Prepared:
 
 
 @require_http_methods(["GET", "HEAD"])
-def deliver(request, organization_id, environment_id, image_ref):
+def deliver(request, organization_id, environment_id, image_ref, path_transform=None):
     """Also called straight from the WSGI layer (images/delivery/fastpath.py)."""
-    prepared = prepare(request, organization_id, environment_id, image_ref)
+    prepared = prepare(request, organization_id, environment_id, image_ref, path_transform)
     if isinstance(prepared, Prepared):
         return finish(request, prepared)
     return prepared
 
 
-def prepare(request, organization_id, environment_id, image_ref) -> Prepared | HttpResponse:
+@require_http_methods(["GET", "HEAD"])
+def deliver_path_form(request, organization_id, environment_id, segment, image_ref):
+    """ImageKit's path form, ``…/{env}/tr:w-300,h-200/{image}``: the same as ``?tr=``."""
+    if not segment.startswith(PATH_TRANSFORM_PREFIX):
+        return _not_found()
+    return deliver(
+        request,
+        organization_id,
+        environment_id,
+        image_ref,
+        segment.removeprefix(PATH_TRANSFORM_PREFIX),
+    )
+
+
+PATH_TRANSFORM_PREFIX = "tr:"
+
+
+def prepare(
+    request, organization_id, environment_id, image_ref, path_transform: str | None = None
+) -> Prepared | HttpResponse:
     """Everything before the bytes: the image, the transform, the plan, the quota, and the
-    answers that need no bytes (errors and 304s)."""
+    answers that need no bytes (errors and 304s). ``path_transform``: the ImageKit
+    transformation given in the path (``tr:w-300`` without its ``tr:``)."""
     image_id, _, preset = image_ref.partition("@")
     try:
         ids = uuid.UUID(organization_id), uuid.UUID(environment_id), uuid.UUID(image_id)
@@ -134,13 +154,33 @@ def prepare(request, organization_id, environment_id, image_ref) -> Prepared | H
             f"The query may be at most {MAX_QUERY_LENGTH} characters.",
             "InvalidTransformationError",
         )
+    signed_ref = image_ref
+    if path_transform is not None:
+        # What ImageKit's SDKs sign is the URL after the endpoint: the segment included.
+        signed_ref = f"{PATH_TRANSFORM_PREFIX}{path_transform}/{image_ref}"
     try:
         raw_query, expiry, signature = split_signature(raw_query)
         signed = None
         if signature is not None:  # checked before anything else reads the query
-            signed = verify(image.environment_id, image_ref, raw_query, expiry, signature)
+            signed = verify(image.environment_id, signed_ref, raw_query, expiry, signature)
     except SignatureRefused as refused:
         return _error(403, refused.message, "ResourceNotAuthorizedError")
+    if path_transform is not None:
+        if len(path_transform) > MAX_QUERY_LENGTH:
+            return _error(
+                414,
+                f"The transformation may be at most {MAX_QUERY_LENGTH} characters.",
+                "InvalidTransformationError",
+            )
+        if any(name == "tr" for name, _ in parse_qsl(raw_query, keep_blank_values=True)):
+            return _error(
+                400,
+                "Give the transformation once: in the path (tr:…) or as ?tr=, not both.",
+                "InvalidTransformationError",
+                parameter="tr",
+            )
+        given = "tr=" + quote(path_transform, safe=",:-_.")
+        raw_query = f"{given}&{raw_query}" if raw_query else given
     private = image.is_private and signed is None
     parse = _parsed if len(raw_query) <= MEMO_QUERY_LENGTH else _parse
     try:

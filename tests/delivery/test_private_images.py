@@ -222,3 +222,60 @@ def test_a_url_signed_by_imagekits_node_sdk_serves_the_private_image(private, ow
     response = get(path_of(built))
     assert response.status_code == 200
     assert decoded(response).width == 60
+
+
+def test_imagekits_path_form_of_a_transformation_serves_what_the_query_form_serves(photo, imagekit):
+    url = sdk_url(imagekit, photo, transformation=[{"width": 120}], transformation_position="path")
+    assert "/tr:w-120/" in url and "?" not in url
+    by_path, by_query = get(url), get(path_of(photo["cdn_url"]) + "?tr=w-120")
+    assert by_path.status_code == 200 and by_path["ETag"] == by_query["ETag"]
+    assert content(by_path) == content(by_query)
+    assert decoded(get(url)).width == 120
+
+
+def test_a_path_form_url_signed_by_imagekits_sdk_serves_the_private_image(private, imagekit):
+    url = sdk_url(
+        imagekit,
+        private,
+        transformation=[{"width": 80, "height": 40}],
+        transformation_position="path",
+        signed=True,
+        expires_in=300,
+    )
+    assert "/tr:w-80,h-40/" in url
+    response = get(url)
+    assert response.status_code == 200 and decoded(response).size == (80, 40)
+    # The path segment is part of what was signed: another transformation is refused.
+    assert get(url.replace("tr:w-80,h-40", "tr:w-81,h-40")).status_code == 403
+    assert (
+        get(
+            path_of(private["cdn_url"]).replace(private["id"], "tr:w-80/" + private["id"])
+        ).status_code
+        == 404
+    )
+
+
+def test_a_transformation_in_both_the_path_and_the_query_is_refused_with_a_sentence(photo):
+    url = path_of(photo["cdn_url"]).replace(photo["id"], "tr:w-50/" + photo["id"])
+    both = get(url + "?tr=w-60")
+    assert both.status_code == 400 and "once" in both.json()["detail"]
+    assert get(url.replace("tr:w-50", "w-50")).status_code == 404  # not a tr: segment
+    assert get(url.replace("tr:w-50", "tr:w-nonsense")).status_code == 400
+
+
+def test_a_warm_path_form_hit_is_answered_by_the_fast_path(private, imagekit):
+    url = sdk_url(
+        imagekit,
+        private,
+        transformation=[{"width": 66}],
+        transformation_position="path",
+        signed=True,
+        expires_in=300,
+    )
+    assert get(url).status_code == 200  # renders the variant
+    django_app = Django()
+    status, headers, body = call(DeliveryFastPath(django_app), url)
+    assert status == "200 OK" and django_app.calls == 0
+    assert decoded(body).width == 66
+    other = call(DeliveryFastPath(django_app), url.replace("tr:w-66", "tr:w-67"))
+    assert other[0].startswith("403")
