@@ -320,3 +320,41 @@ def metrics_stats(environment, metrics: MetricsRange) -> dict:
         ),
         "storage_bytes": _stat(storage[1], storage[0]),
     }
+
+
+# --- The dashboard's comparison --------------------------------------------------------
+
+
+def previous_range(metrics: MetricsRange) -> MetricsRange:
+    """The same number of buckets just before ``metrics``, ending where it starts."""
+    boundaries = [metrics.previous_start()]
+    for _ in range(len(metrics.boundaries) - 2):
+        boundaries.append(_step(boundaries[-1], metrics.interval, metrics.tz, 1))
+    boundaries.append(metrics.boundaries[0])
+    return MetricsRange(interval=metrics.interval, tz=metrics.tz, boundaries=tuple(boundaries))
+
+
+def metrics_columns(environment, metrics: MetricsRange) -> tuple[dict, dict]:
+    """Each series as one value per bucket, for ``metrics`` and for its previous period
+    (``previous_range``): the two ranges are adjacent, so one fold over both costs the same
+    four queries as ``metrics_datasets``. Values as in the datasets: whole-percent ratios,
+    storage as of each bucket's end."""
+    previous = previous_range(metrics)
+    count = len(previous.boundaries) - 1
+    folded = fold(environment, previous.boundaries[:-1] + metrics.boundaries)
+    sums = folded.sums
+    both = {
+        "uploads": sums["uploads"],
+        "transformations": sums["transformations"],
+        "requests": sums["requests"],
+        "transfer_bytes": sums["transfer_bytes"],
+        "cache_hit_ratio": [
+            _percent(hits, requests)
+            for hits, requests in zip(sums["cache_hits"], sums["requests"], strict=True)
+        ],
+        "storage_bytes": folded.storage_current(),
+    }
+    return (
+        {name: values[count:] for name, values in both.items()},
+        {name: values[:count] for name, values in both.items()},
+    )

@@ -66,7 +66,9 @@ def test_the_metrics_page_draws_six_charts_in_the_chosen_zone(owner):
         f"/dashboard/{owner.environment.id}/metrics/",
         {"interval": "HOURLY", "tz": "Asia/Kolkata"},
     )
-    assert response.content.count(b"<polyline") == 6
+    # Six charts, each drawn without JavaScript as this period's line and the previous one's.
+    assert response.content.count(b'<polyline class="current"') == 6
+    assert response.content.count(b'<polyline class="previous"') == 6
     assert response.context["tz"] == "Asia/Kolkata"
     assert len(response.context["charts"][0]["rows"]) == 24
 
