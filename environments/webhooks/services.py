@@ -8,7 +8,7 @@ from base64 import b64encode
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from imgwire_site.domain import CONFLICT, INVALID_VALUE, Refusal
@@ -191,26 +191,16 @@ def delivery_send_on_commit(delivery_id, *, delay: timedelta | None = None) -> N
     transaction.on_commit(send, robust=True)
 
 
-def _without_waiting_for_the_disk() -> None:
-    """Inside a transaction of the delivery bookkeeping: on PostgreSQL, commit without
-    waiting for the WAL flush. Safe here and only here: a claim or an attempt record lost
-    in a database crash only means the delivery is sent again (at least once holds), and
-    the event itself was committed durably with the change that caused it."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
 def delivery_claim(*, delivery_id, now=None) -> Delivery | None:
     """Take the lease with a conditional UPDATE: only one worker wins a due delivery."""
     now = now or timezone.now()
     lease = timedelta(seconds=settings.IMGWIRE_WEBHOOK_TIMEOUT_SECONDS) + LEASE_MARGIN
-    with transaction.atomic():
-        _without_waiting_for_the_disk()
-        won = Delivery.objects.due(now).filter(pk=delivery_id).update(lease_until=now + lease)
-        if not won:
-            return None
-        return Delivery.objects.select_related("event", "subscription").get(pk=delivery_id)
+    # Committed at once (autocommit): the lease must stand before the POST starts, so that
+    # a worker killed in the middle leaves a claim that lapses.
+    won = Delivery.objects.due(now).filter(pk=delivery_id).update(lease_until=now + lease)
+    if not won:
+        return None
+    return Delivery.objects.select_related("event", "subscription").get(pk=delivery_id)
 
 
 def retry_delay(attempts: int, *, rng=random.random) -> timedelta:
@@ -223,7 +213,6 @@ def delivery_record_attempt(*, delivery, outcome, now=None) -> Delivery:
     """Log the attempt and settle the delivery. A success writes the subscription row only
     when it was failing (no write to that shared row per delivery); a failure schedules
     the retry, and disables the subscription after DISABLE_AFTER without a success."""
-    _without_waiting_for_the_disk()
     now = now or timezone.now()
     Attempt.objects.create(
         delivery=delivery,

@@ -8,6 +8,7 @@ receiver; receivers verify with the ``standardwebhooks`` library, as the docs te
 import hashlib
 import hmac
 import json
+from uuid import UUID
 
 import pytest
 from django.db import transaction
@@ -16,6 +17,7 @@ from standardwebhooks.webhooks import Webhook
 from environments.webhooks.models import Delivery, Event
 from environments.webhooks.services import deliveries_recover, subscription_create
 from images.services.deletion import image_delete
+from images.services.downloads import download_job_create
 from tests import imagegen
 from tests.openapi import assert_matches
 from tests.uploads import upload
@@ -182,13 +184,14 @@ def test_a_download_that_cannot_be_built_is_announced_as_failed_with_the_reason(
     _, secret = subscribed
     image_id = upload(owner.server, imagegen.jpeg(), "image/jpeg", "soon-gone.jpg")
     stub_worker()
-    job = owner.server.post("/api/v1/images/downloads", {"image_ids": [image_id]}, format="json")
-    assert job.status_code == 200
-    # Deleted before any worker builds the archive: the build fails, and says why.
-    image_delete(environment=owner.environment, image_id=image_id)
+    # Deleted before any worker can build the archive (the build is sent on commit): the
+    # build fails, and says why.
+    with transaction.atomic():
+        job = download_job_create(environment=owner.environment, image_ids=[UUID(image_id)])
+        image_delete(environment=owner.environment, image_id=image_id)
     stub_worker()
     failed = [e for _, e in _received(receiver, secret) if e["type"] == "download.failed"]
-    assert len(failed) == 1 and failed[0]["data"]["id"] == job.json()["id"]
+    assert len(failed) == 1 and failed[0]["data"]["id"] == str(job.id)
     assert "deleted" in failed[0]["data"]["failure_reason"]
 
 
