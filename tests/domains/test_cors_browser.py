@@ -23,24 +23,28 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CHROMIUM = os.environ.get("IMGWIRE_CHROMIUM") or shutil.which("chromium")
 
 # What a customer's page does: create the upload, PUT the bytes, read the image back.
+# Each fetch gives up after 30 s (AbortSignal.timeout): a stalled request fails the test
+# with {"error": "TimeoutError"} instead of holding page.evaluate, which has no timeout.
 UPLOAD_SCRIPT = """async ({api, key, image}) => {
   const bytes = Uint8Array.from(atob(image), c => c.charCodeAt(0));
   const out = {};
+  const within = () => AbortSignal.timeout(30000);
   try {
     const created = await fetch(api + "/api/v1/images/standard_upload", {
       method: "POST",
       headers: {"Authorization": "Bearer " + key, "Content-Type": "application/json"},
       body: JSON.stringify({file_name: "photo.jpg", mime_type: "image/jpeg",
                             content_length: bytes.length}),
+      signal: within(),
     });
     out.create = created.status;
     const body = await created.json();
     const put = await fetch(body.upload_url, {
-      method: "PUT", headers: {"Content-Type": "image/jpeg"}, body: bytes,
+      method: "PUT", headers: {"Content-Type": "image/jpeg"}, body: bytes, signal: within(),
     });
     out.put = put.status;
     const read = await fetch(api + "/api/v1/images/" + body.image.id, {
-      headers: {"Authorization": "Bearer " + key},
+      headers: {"Authorization": "Bearer " + key}, signal: within(),
     });
     out.read = read.status;
     out.same_image = (await read.json()).id === body.image.id;
