@@ -17,13 +17,13 @@ $(VENV)/bin/python:
 
 # `make run` needs only what the product runs on.
 $(VENV)/.runtime: pyproject.toml $(CONSTRAINTS) | $(VENV)/bin/python
-	$(PIP) install --quiet -c $(CONSTRAINTS) .
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e .
 	touch $@
 
 # Tests add their tools (pytest, moto, Playwright, schemathesis…), Debian's Chromium and
 # the vendors' JavaScript clients (tests/clients, pinned by its package-lock.json).
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) $(VENV)/.runtime tests/clients/package-lock.json
-	$(PIP) install --quiet -c $(CONSTRAINTS) ".[dev]"
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[dev]"
 	@$(MAKE) --no-print-directory browser node-clients
 	touch $@
 

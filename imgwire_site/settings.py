@@ -26,7 +26,14 @@ from imgwire_site.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("IMGWIRE_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+# An installed package (pyproject.toml) carries templates/ inside imgwire_site/; a checkout
+# keeps it at the root. Installed, BASE_DIR is site-packages, no place for data: var/ is
+# then the working directory's unless IMGWIRE_DATA_DIR says where (docs/deployment.md).
+_packaged_templates = Path(__file__).resolve().parent / "templates"
+_installed = _packaged_templates.is_dir()
+_templates_dir = _packaged_templates if _installed else BASE_DIR / "templates"
+_default_data_dir = Path("var") if _installed else BASE_DIR / "var"
+DATA_DIR = Path(env_str("IMGWIRE_DATA_DIR", str(_default_data_dir))).resolve()
 
 DEBUG = env_bool("DEBUG", False)
 # Secrets a single machine may generate for itself: only the embedded default (no
@@ -112,7 +119,7 @@ ASGI_APPLICATION = "imgwire_site.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [_templates_dir],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -1,6 +1,9 @@
 """The systemd units and Procfile in docs/deploy/ run what they say: each unit's ExecStart
 (with this checkout's virtualenv for /opt/imgwire/venv, and a local port) is started
-against a temporary configuration, the way docs/deployment.md says, and comes up."""
+against a temporary configuration, the way docs/deployment.md says, and comes up.
+
+The code is the checkout's (on PYTHONPATH), and `imgwire-manage` runs as the module its
+console script calls; tests/test_packaging.py runs the installed package and its script."""
 
 import configparser
 import os
@@ -18,6 +21,8 @@ from tests.waiting import wait_for
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "docs" / "deploy"
 VENV_BIN = str(Path(sys.executable).parent)
+# What the installed `imgwire-manage` script runs (pyproject.toml's [project.scripts]).
+MANAGE = [sys.executable, "-m", "imgwire_site.cli"]
 
 
 def unit(name: str) -> configparser.ConfigParser:
@@ -29,7 +34,10 @@ def unit(name: str) -> configparser.ConfigParser:
 
 def exec_start(name: str, port: int) -> list[str]:
     argv = shlex.split(unit(name)["Service"]["ExecStart"])
-    argv[0] = argv[0].replace("/opt/imgwire/venv/bin", VENV_BIN)
+    if argv[0] == "/opt/imgwire/venv/bin/imgwire-manage":
+        argv[:1] = MANAGE
+    else:
+        argv[0] = argv[0].replace("/opt/imgwire/venv/bin", VENV_BIN)
     return [str(port) if a == "8000" else a for a in argv]
 
 
@@ -65,6 +73,9 @@ def test_every_unit_restarts_on_failure_and_stops_its_whole_group():
         assert service["Restart"] == "on-failure", name
         assert service["KillMode"] == "control-group", name
         assert service["EnvironmentFile"] == "/etc/imgwire/imgwire.env", name
+        # The installed package runs, not a checkout put on the path.
+        assert "PYTHONPATH" not in service.get("Environment", ""), name
+        assert shlex.split(service["ExecStart"])[0].startswith("/opt/imgwire/venv/bin/"), name
     worker = shlex.split(unit("imgwire-worker@.service")["Service"]["ExecStart"])
     assert worker[worker.index("--processes") + 1] == "1"  # a dead child takes no sibling
 
@@ -77,14 +88,14 @@ def test_the_procfile_runs_the_same_commands_as_the_units():
         ("worker", "imgwire-worker@.service"),
         ("scheduler", "imgwire-scheduler.service"),
     ):
-        command = unit(name)["Service"]["ExecStart"].split(" ", 1)[1]
-        assert procfile[kind].split(" ", 1)[1] == command
+        program, command = unit(name)["Service"]["ExecStart"].split(" ", 1)
+        assert procfile[kind].split(" ", 1) == [Path(program).name, command]
 
 
 def test_the_units_commands_start_and_serve(unit_env):
     env = unit_env
     subprocess.run(
-        [sys.executable, "-m", "django", "migrate", "--noinput", "-v0"],
+        [*MANAGE, "migrate", "--noinput", "-v0"],  # `imgwire-manage migrate`, as documented
         cwd=env["IMGWIRE_DATA_DIR"],
         env={**env, "PYTHONPATH": str(ROOT)},
         check=True,
