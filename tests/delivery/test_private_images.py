@@ -274,7 +274,7 @@ def test_a_warm_path_form_hit_is_answered_by_the_fast_path(private, imagekit):
     )
     assert get(url).status_code == 200  # renders the variant
     django_app = Django()
-    status, headers, body = call(DeliveryFastPath(django_app), url)
+    status, _, body = call(DeliveryFastPath(django_app), url)
     assert status == "200 OK" and django_app.calls == 0
     assert decoded(body).width == 66
     other = call(DeliveryFastPath(django_app), url.replace("tr:w-66", "tr:w-67"))
