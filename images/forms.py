@@ -1,7 +1,9 @@
 from django import forms
 
 from images.models import ImageStatus
+from images.services.library import folder_normalize, tags_parse
 from images.transform.negotiate import FORMATS
+from imgwire_site.domain import Refusal
 
 
 class ImageFilterForm(forms.Form):
@@ -46,3 +48,45 @@ class UrlBuilderForm(forms.Form):
         if not self.is_valid():
             return {}
         return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+
+
+class LibraryFilterForm(forms.Form):
+    """The grid's library filters: one tag, one folder (its images, not its sub-folders')."""
+
+    tag = forms.CharField(required=False, max_length=100)
+    folder = forms.CharField(required=False, max_length=1024)
+
+    def clean_tag(self):
+        tag = self.cleaned_data["tag"]
+        try:
+            return tags_parse([tag], field="tag")[0] if tag else ""
+        except Refusal as refusal:
+            raise forms.ValidationError(refusal.message) from None
+
+    def clean_folder(self):
+        folder = self.cleaned_data["folder"]
+        try:
+            return folder_normalize(folder) if folder else ""
+        except Refusal as refusal:
+            raise forms.ValidationError(refusal.message) from None
+
+    def apply(self, queryset):
+        if not self.is_valid():
+            return queryset
+        if self.cleaned_data["tag"]:
+            queryset = queryset.tagged(self.cleaned_data["tag"])
+        if self.cleaned_data["folder"]:
+            queryset = queryset.in_folder(self.cleaned_data["folder"])
+        return queryset
+
+
+class SignedUrlForm(forms.Form):
+    """ "Copy signed URL, valid for N minutes" on the image page (at most a week)."""
+
+    minutes = forms.IntegerField(label="Valid for (minutes)", min_value=1, max_value=10080)
+    transformation = forms.CharField(
+        label="Transformation (optional)",
+        required=False,
+        max_length=1024,
+        help_text="ImageKit syntax (w-300,h-200), a preset (@thumbnail) or width=300.",
+    )

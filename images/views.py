@@ -20,6 +20,7 @@ from images.models import Image, ImageDownloadJob, ImageStatus, SupportedMimeTyp
 from images.services.deletion import image_delete, images_bulk_delete
 from images.services.downloads import download_job_create, download_url_for
 from images.services.ingest import image_discard_unreceived
+from images.views_library import library_browse
 from imgwire_site.dashboard import member_view
 from keys.models import ApiKey, ApiKeyType
 from keys.services import api_key_authenticate, api_key_create, api_key_revoke, upload_token_create
@@ -70,6 +71,8 @@ def image_list(request):
         # The valid filters still apply; only the named ones are dropped.
         form = ImageFilterForm({k: v for k, v in request.GET.items() if k not in form.errors})
     images = form.apply(Image.objects.for_environment(request.environment).newest_first())
+    images, library, library_problems = library_browse(request, images)
+    problems += library_problems
     paginator = Paginator(images, PAGE_SIZE)
     asked_page = request.GET.get("page")
     page = paginator.get_page(asked_page)
@@ -99,6 +102,7 @@ def image_list(request):
             "query": query.urlencode(),
             "back": request.GET.urlencode(),
             "problems": problems,
+            **library,
         },
         status=400 if problems else 200,
     )

@@ -7,6 +7,7 @@ from environments import organization_views as org_views
 from environments import views as env_views
 from images import dashboard_preview
 from images import views as image_views
+from images import views_library as library_views
 from keys import views as key_views
 from metrics import views as metrics_views
 
@@ -32,6 +33,14 @@ environment_patterns = [
     path("images/<uuid:image_id>/delete/", image_views.image_delete_view, name="image-delete"),
     path("images/<uuid:image_id>/discard/", image_views.image_discard, name="image-discard"),
     path("images/<uuid:image_id>/preview/", dashboard_preview.image_preview, name="image-preview"),
+    path("images/<uuid:image_id>/tags/", library_views.image_tags_view, name="image-tags"),
+    path("images/<uuid:image_id>/move/", library_views.image_move_view, name="image-move"),
+    path("images/<uuid:image_id>/privacy/", library_views.image_privacy_view, name="image-privacy"),
+    path(
+        "images/<uuid:image_id>/signed-url/",
+        library_views.image_signed_url_view,
+        name="image-signed-url",
+    ),
     path("downloads/<uuid:job_id>/", image_views.download_page, name="download"),
     path("downloads/<uuid:job_id>/status/", image_views.download_status, name="download-status"),
     path("environments/", env_views.environment_list, name="environments"),
