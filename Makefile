@@ -8,7 +8,7 @@ PORT ?= 8000
 # Every dependency, direct and transitive, pinned (refresh: `make lock`).
 CONSTRAINTS := constraints.txt
 
-.PHONY: run test install install-runtime lint bench clean browser node-clients lock
+.PHONY: run test install install-runtime lint bench clean browser node-clients lock screenshots
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -58,6 +58,10 @@ lint: install
 # Re-resolve every dependency from pyproject.toml into constraints.txt (needs the registry).
 lock:
 	$(PY) scripts/lock.py
+
+# A PNG of every dashboard page at desktop and phone sizes in var/screenshots/ (look at them).
+screenshots: install
+	$(PY) scripts/screenshots.py
 
 bench: install
 	$(PY) bench/uploads.py
