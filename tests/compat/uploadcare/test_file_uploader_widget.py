@@ -45,6 +45,12 @@ UPLOAD = """async (b64) => {
   api.uploadAll();
   return await done;
 }"""
+# page.evaluate has no timeout of its own: a widget that never loads (its files not served)
+# or never finishes must fail the test, not hold the run.
+UPLOAD_WITHIN = (
+    "async (b64) => Promise.race([(" + UPLOAD + ")(b64), new Promise((resolve) => "
+    "setTimeout(() => resolve({ok: false, error: 'no result within 60 s'}), 60000))])"
+)
 
 
 @pytest.fixture
@@ -102,7 +108,7 @@ def test_the_file_uploader_widget_uploads_into_imgwire(
     page.on("requestfailed", lambda r: seen.append(("failed", r.url, r.failure)))
     page.on("console", lambda m: seen.append(("console", m.text)))
     page.goto(widget_page)
-    outcome = page.evaluate(UPLOAD, base64.b64encode(jpeg(120, 90)).decode())
+    outcome = page.evaluate(UPLOAD_WITHIN, base64.b64encode(jpeg(120, 90)).decode())
     context.close()
     assert outcome["ok"], (outcome, seen)
     image = Image.objects.get(id=outcome["uuid"])
