@@ -96,6 +96,7 @@ FIELD_CODES = {
     "mime_type": "FileTypeForbiddenError",
     "content_length": "FileSizeLimitExceededError",
     "custom_metadata": "BaseViewsError",
+    "tags": "BaseViewsError",
 }
 
 # Which neutral code of a refusal that names no field means which Uploadcare code; every

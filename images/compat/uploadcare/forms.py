@@ -67,3 +67,12 @@ def metadata_from(data) -> dict:
             f"A file can not have more than {MAX_METADATA_KEYS} metadata keys.",
         )
     return metadata
+
+
+def tags_from(data) -> list[str] | None:
+    """Imgwire's additive ``tags`` field ("summer,beach", as ImageKit sends them): Uploadcare
+    has no tags of its own, and its clients send unknown fields along untouched."""
+    from images.services.library import tags_parse
+
+    value = data.get("tags")
+    return None if value is None else tags_parse(value)

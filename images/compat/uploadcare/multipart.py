@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from images.compat.uploadcare.errors import UploadcareError
+from images.compat.uploadcare.forms import tags_from
 from images.compat.uploadcare.models import UploadcareMultipart
 from images.compat.uploadcare.s3_parts import (
     s3_multipart_complete,
@@ -123,6 +124,7 @@ def uploadcare_multipart_start(
             metadata=metadata,
             signed=signed,
             store=data.get("UPLOADCARE_STORE"),
+            tags=tags_from(data),
         )
         session = UploadcareMultipart.objects.create(image=image, size=size, part_size=part_size)
     session.image = image

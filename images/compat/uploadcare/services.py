@@ -85,6 +85,7 @@ def uploadcare_image_create(
     metadata: dict,
     signed: bool,
     store: str | None,
+    tags: list[str] | None = None,
 ) -> Image:
     """The PENDING image of an upload through this protocol, with its stored flag: the
     standard_upload service (key policy, caps, quota slot), then the Uploadcare row."""
@@ -97,6 +98,7 @@ def uploadcare_image_create(
                 mime_type=mime,
                 content_length=size,
                 custom_metadata=metadata or None,
+                tags=tags or None,
             ),
             signed=signed,
         )
@@ -111,7 +113,13 @@ def uploadcare_image_create(
 
 
 def uploadcare_upload_base(
-    *, access: Access, part: UploadedPart, store: str | None, metadata: dict, signed: bool
+    *,
+    access: Access,
+    part: UploadedPart,
+    store: str | None,
+    metadata: dict,
+    signed: bool,
+    tags: list[str] | None = None,
 ) -> Image:
     """One file of a direct upload: an Imgwire image of the key's environment, its bytes
     stored and its verification enqueued, plus its Uploadcare stored flag."""
@@ -126,6 +134,7 @@ def uploadcare_upload_base(
         metadata=metadata,
         signed=signed,
         store=store,
+        tags=tags,
     )
     try:
         return image_store_new_upload(image=image, stream=part.stream, length=part.size)

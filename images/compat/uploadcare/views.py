@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from domains.enforcement import origin_check
 from images.compat.uploadcare.auth import access_for_public_key, check_signature
 from images.compat.uploadcare.errors import UploadcareError, error_response, from_imgwire
-from images.compat.uploadcare.forms import metadata_from, refuse_nul
+from images.compat.uploadcare.forms import metadata_from, refuse_nul, tags_from
 from images.compat.uploadcare.from_url import (
     check_source_url,
     fetch_for_status,
@@ -119,6 +119,7 @@ def base(request):
     access = _caller(request, data, "UPLOADCARE_PUB_KEY")
     signed = check_signature(access, data.get("signature"), data.get("expire"))
     metadata = metadata_from(data)
+    tags = tags_from(data)
     parts = [(field, upload) for field, uploads in files.lists() for upload in uploads]
     if not parts:
         raise UploadcareError(
@@ -144,6 +145,7 @@ def base(request):
             store=data.get("UPLOADCARE_STORE"),
             metadata=metadata,
             signed=signed,
+            tags=tags,
         )
         answer[field] = str(image.id)
     return JsonResponse(answer)

@@ -236,3 +236,24 @@ def test_a_signature_made_before_a_rotation_keeps_working_through_the_overlap(
         timeout=10,
     )
     assert answer.status_code == 200, answer.text
+
+
+def test_imgwires_additive_tags_field_tags_a_direct_upload_and_bad_tags_are_refused(
+    owner, upload_base, tmp_path
+):
+    files = {"file": ("beach.jpg", jpeg(32, 24), "image/jpeg")}
+    form = {"UPLOADCARE_PUB_KEY": owner.client_key, "tags": "summer, beach,summer"}
+    answer = requests.post(upload_base + "base/", data=form, files=files, timeout=30)
+    assert answer.status_code == 200, answer.text
+    image = Image.objects.get(id=answer.json()["file"])
+    assert image.tags == ["summer", "beach"]
+    tagged = owner.server.get("/api/v1/images/", {"tag": "beach"}).json()
+    assert [i["id"] for i in tagged] == [str(image.id)]
+    bad = requests.post(
+        upload_base + "base/",
+        data={"UPLOADCARE_PUB_KEY": owner.client_key, "tags": "a%b"},
+        files={"file": ("x.jpg", jpeg(8, 8), "image/jpeg")},
+        timeout=30,
+    )
+    assert bad.status_code == 400 and "tags" in bad.text
+    assert Image.objects.count() == 1
