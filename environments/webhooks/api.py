@@ -22,7 +22,7 @@ from imgwire_site.api.views import (
 )
 from keys.permissions import ManagerOnly, ServerKeyOrMember
 
-from .queries import deliveries_of, delivery_of, subscription_of, subscriptions_of
+from .models import Delivery, Subscription
 from .serializers import (
     WebhookDeliverySerializer,
     WebhookSubscriptionCreateSerializer,
@@ -71,7 +71,11 @@ def _answers(status: int, ok, *statuses: int, description: str, **kwargs) -> dic
 
 
 def _subscription(request, webhook_id: str):
-    subscription = subscription_of(environment_of(request), path_uuid(webhook_id, "webhook_id"))
+    subscription = (
+        Subscription.objects.in_environment(environment_of(request))
+        .filter(id=path_uuid(webhook_id, "webhook_id"))
+        .first()
+    )
     if subscription is None:
         raise ResourceNotFoundError(
             f"Webhook subscription {webhook_id} was not found in this environment."
@@ -95,7 +99,9 @@ class WebhookListView(_ReadForMembersWriteForManagers):
         tags=TAGS,
     )
     def get(self, request):
-        items, headers = paginate(request, subscriptions_of(environment_of(request)))
+        items, headers = paginate(
+            request, Subscription.objects.in_environment(environment_of(request))
+        )
         return Response(WebhookSubscriptionSerializer(items, many=True).data, headers=headers)
 
     @extend_schema(
@@ -214,7 +220,7 @@ class WebhookTestView(APIView):
     def post(self, request, webhook_id: str):
         subscription = _subscription(request, webhook_id)
         event = subscription_test_event(subscription=subscription)
-        delivery = deliveries_of(subscription).get(event=event)
+        delivery = Delivery.objects.log_of(subscription).get(event=event)
         return Response(WebhookDeliverySerializer(delivery).data, status=202)
 
 
@@ -235,7 +241,7 @@ class WebhookDeliveryListView(APIView):
     )
     def get(self, request, webhook_id: str):
         subscription = _subscription(request, webhook_id)
-        items, headers = paginate(request, deliveries_of(subscription))
+        items, headers = paginate(request, Delivery.objects.log_of(subscription))
         return Response(WebhookDeliverySerializer(items, many=True).data, headers=headers)
 
 
@@ -261,13 +267,17 @@ class WebhookSendAgainView(APIView):
     )
     def post(self, request, webhook_id: str, delivery_id: str):
         subscription = _subscription(request, webhook_id)
-        delivery = delivery_of(subscription, path_uuid(delivery_id, "delivery_id"))
+        delivery = Delivery.objects.filter(
+            subscription=subscription, id=path_uuid(delivery_id, "delivery_id")
+        ).first()
         if delivery is None:
             raise ResourceNotFoundError(
                 f"Delivery {delivery_id} of webhook subscription {webhook_id} was not found."
             )
         delivery = delivery_send_again(delivery=delivery)
         return Response(
-            WebhookDeliverySerializer(deliveries_of(subscription).get(pk=delivery.pk)).data,
+            WebhookDeliverySerializer(
+                Delivery.objects.log_of(subscription).get(pk=delivery.pk)
+            ).data,
             status=202,
         )

@@ -1,6 +1,8 @@
 """Dashboard pages for webhook subscriptions and their delivery logs. Members read them;
 owners and admins change them. Every change goes through the webhooks services."""
 
+import uuid
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -11,7 +13,7 @@ from imgwire_site.dashboard import member_view
 from imgwire_site.domain import Refusal
 
 from .forms import WebhookCreateForm, WebhookEditForm
-from .queries import deliveries_of, delivery_of, subscription_of, subscriptions_of
+from .models import Delivery, Subscription
 from .services import (
     delivery_send_again,
     subscription_create,
@@ -24,8 +26,10 @@ from .services import (
 LOG_PAGE_SIZE = 20
 
 
-def _subscription(request, subscription_id: int):
-    subscription = subscription_of(request.environment, subscription_id)
+def _subscription(request, subscription_id):
+    subscription = (
+        Subscription.objects.in_environment(request.environment).filter(id=subscription_id).first()
+    )
     if subscription is None:  # another environment's id reads like an unknown one
         raise Http404("No such webhook subscription.")
     return subscription
@@ -61,7 +65,7 @@ def webhook_list(request):
     return render(
         request,
         "dashboard/webhooks.html",
-        {"subscriptions": subscriptions_of(request.environment)},
+        {"subscriptions": Subscription.objects.in_environment(request.environment)},
     )
 
 
@@ -81,7 +85,7 @@ def webhook_create(request):
 
 
 @member_view(manage=True)
-def webhook_secret(request, subscription_id: int):
+def webhook_secret(request, subscription_id: uuid.UUID):
     subscription = _subscription(request, subscription_id)
     secret = request.session.pop(_shown_once(subscription.pk), None)
     response = render(
@@ -94,7 +98,7 @@ def webhook_secret(request, subscription_id: int):
 
 
 @member_view(manage=True)
-def webhook_edit(request, subscription_id: int):
+def webhook_edit(request, subscription_id: uuid.UUID):
     subscription = _subscription(request, subscription_id)
     initial = {
         "url": subscription.url,
@@ -117,7 +121,7 @@ def webhook_edit(request, subscription_id: int):
 
 
 @member_view(manage=True)
-def webhook_rotate(request, subscription_id: int):
+def webhook_rotate(request, subscription_id: uuid.UUID):
     """GET asks for confirmation; POST rotates, then shows the new secret once."""
     subscription = _subscription(request, subscription_id)
     if request.method != "POST":
@@ -131,7 +135,7 @@ def webhook_rotate(request, subscription_id: int):
 
 
 @member_view(manage=True)
-def webhook_delete(request, subscription_id: int):
+def webhook_delete(request, subscription_id: uuid.UUID):
     """GET asks for confirmation; POST deletes (with its delivery log)."""
     subscription = _subscription(request, subscription_id)
     if request.method != "POST":
@@ -147,9 +151,11 @@ def webhook_delete(request, subscription_id: int):
 
 
 @member_view()
-def webhook_log(request, subscription_id: int):
+def webhook_log(request, subscription_id: uuid.UUID):
     subscription = _subscription(request, subscription_id)
-    page = Paginator(deliveries_of(subscription), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(Delivery.objects.log_of(subscription), LOG_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "dashboard/webhooks_log.html",
@@ -159,7 +165,7 @@ def webhook_log(request, subscription_id: int):
 
 @member_view(manage=True)
 @require_POST
-def webhook_test(request, subscription_id: int):
+def webhook_test(request, subscription_id: uuid.UUID):
     subscription = _subscription(request, subscription_id)
     event = subscription_test_event(subscription=subscription)
     messages.success(request, f"A webhook.test event ({event.id}) is on its way.")
@@ -168,9 +174,9 @@ def webhook_test(request, subscription_id: int):
 
 @member_view(manage=True)
 @require_POST
-def webhook_send_again(request, subscription_id: int, delivery_id: int):
+def webhook_send_again(request, subscription_id: uuid.UUID, delivery_id: uuid.UUID):
     subscription = _subscription(request, subscription_id)
-    delivery = delivery_of(subscription, delivery_id)
+    delivery = Delivery.objects.filter(subscription=subscription, id=delivery_id).first()
     if delivery is None:
         raise Http404("No such delivery.")
     try:

@@ -1,11 +1,8 @@
-"""One HTTP POST to a subscriber, through the remote fetcher's address policy.
-
-The target is resolved once and refused if any address is private, loopback or metadata
-(images.remote); redirects are not followed; the whole attempt is bounded by a deadline.
-"""
+"""One HTTP POST to a subscriber, through the remote fetcher (images.remote.fetcher.post):
+the target is resolved and refused if any address is private, loopback or metadata,
+redirects are not followed, and the whole attempt is bounded by one deadline."""
 
 import http.client
-import socket
 import time
 from dataclasses import dataclass
 
@@ -37,33 +34,15 @@ def post(url: str, body: bytes, headers: dict, *, timeout: float | None = None) 
         header_timeout=timeout, total_deadline=timeout, allowed_networks=allowed
     )
     try:
-        target, ips = fetcher._checked_hop(url, allowed, socket.getaddrinfo, "The webhook URL")
-        clock = fetcher._Clock(limits)
-        clock.start_hop()
-        sock = fetcher._connect(target, ips, clock)
-        try:
-            if target.scheme == "https":
-                sock.settimeout(clock.timeout())
-                sock = fetcher._tls_context(None).wrap_socket(sock, server_hostname=target.tls_name)
-            connection = http.client.HTTPConnection(target.tls_name, target.port)
-            connection.sock = fetcher._ClockedSocket(sock, clock)
-            connection.request(
-                "POST",
-                target.request_target,
-                body=body,
-                headers={
-                    "Host": target.host_header,
-                    "User-Agent": "Imgwire-Webhooks/1.0",
-                    "Content-Type": "application/json",
-                    "Connection": "close",
-                    **headers,
-                },
-            )
-            response = connection.getresponse()
-            excerpt = response.read(EXCERPT).decode("utf-8", "replace")
-            return Outcome(response.status, _ms(started), excerpt)
-        finally:
-            sock.close()
+        status, answer = fetcher.post(
+            url,
+            body,
+            {"User-Agent": "Imgwire-Webhooks/1.0", "Content-Type": "application/json", **headers},
+            limits,
+            subject="The webhook URL",
+            answer_bytes=EXCERPT,
+        )
+        return Outcome(status, _ms(started), answer.decode("utf-8", "replace"))
     except fetcher.FetchError as error:
         return Outcome(None, _ms(started), error=error.message[:EXCERPT])
     except (OSError, http.client.HTTPException, TimeoutError) as error:

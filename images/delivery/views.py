@@ -116,6 +116,9 @@ def deliver(request, organization_id, environment_id, image_ref, path_transform=
     return prepared
 
 
+PATH_TRANSFORM_PREFIX = "tr:"  # ImageKit's path segment: …/{env}/tr:w-300/{image}
+
+
 @require_http_methods(["GET", "HEAD"])
 def deliver_path_form(request, organization_id, environment_id, segment, image_ref):
     """ImageKit's path form, ``…/{env}/tr:w-300,h-200/{image}``: the same as ``?tr=``."""
@@ -128,9 +131,6 @@ def deliver_path_form(request, organization_id, environment_id, segment, image_r
         image_ref,
         segment.removeprefix(PATH_TRANSFORM_PREFIX),
     )
-
-
-PATH_TRANSFORM_PREFIX = "tr:"
 
 
 def prepare(

@@ -319,6 +319,29 @@ def open_remote(url: str, limits: FetchLimits, *, resolver=socket.getaddrinfo) -
         raise
 
 
+def post(
+    url: str,
+    body: bytes,
+    headers: dict,
+    limits: FetchLimits,
+    *,
+    subject: str = "The URL",
+    answer_bytes: int = 500,
+    resolver=socket.getaddrinfo,
+) -> tuple[int, bytes]:
+    """POST ``body`` to ``url`` under a fetch's address policy and deadline, one hop only
+    (a redirect is an answer like any other, never followed); returns the status and at
+    most ``answer_bytes`` of the answer. Raises FetchError as ``open_remote`` does."""
+    target, ips = _checked_hop(url, limits.allowed_networks, resolver, subject)
+    sock, response = _request(
+        target, ips, limits, _Clock(limits), method="POST", body=body, headers=headers
+    )
+    try:
+        return response.status, response.read(answer_bytes)
+    finally:
+        sock.close()
+
+
 def _body(target, response, sock, clock, limits) -> RemoteBody:
     if not 200 <= response.status < 300:
         reason = re.sub(r"[^\x20-\x7e]", "", response.reason or "").strip()[:80]
@@ -382,7 +405,9 @@ def _checked_hop(url, allowed, resolver, subject) -> tuple[addresses.Target, lis
     return target, ips
 
 
-def _request(target, ips, limits, clock) -> tuple[socket.socket, http.client.HTTPResponse]:
+def _request(
+    target, ips, limits, clock, *, method="GET", body=None, headers=None
+) -> tuple[socket.socket, http.client.HTTPResponse]:
     clock.start_hop()
     sock = _connect(target, ips, clock)
     try:
@@ -392,14 +417,16 @@ def _request(target, ips, limits, clock) -> tuple[socket.socket, http.client.HTT
         connection = http.client.HTTPConnection(target.tls_name, target.port)
         connection.sock = _ClockedSocket(sock, clock)
         connection.request(
-            "GET",
+            method,
             target.request_target,
+            body=body,
             headers={
                 "Host": target.host_header,
                 "User-Agent": USER_AGENT,
                 "Accept": "image/*, */*;q=0.8",
                 "Accept-Encoding": "identity",
                 "Connection": "close",
+                **(headers or {}),
             },
         )
         response = connection.getresponse()

@@ -6,7 +6,6 @@ no work; the attempt cap (IMGWIRE_PROCESSING_MAX_ATTEMPTS, applied when a job is
 ends a job that keeps killing its workers as FAILED, with the reason.
 """
 
-import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,7 +16,6 @@ from django.utils import timezone
 from images.models import DownloadStatus, ImageDownloadJob
 from imgwire_site.tasks import enqueue_on_commit, send_quietly
 
-logger = logging.getLogger(__name__)
 BATCH = 200
 # As for images (maintenance.py): no send ever confirmed this long after the job became
 # PENDING means the send failed; a confirmed message unclaimed this long may be lost.

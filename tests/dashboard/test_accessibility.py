@@ -28,21 +28,13 @@ from keys.models import ApiKeyType
 from keys.services import api_key_create
 from tests.agents.conftest import pkce_pair
 from tests.conftest import Tenant
+from tests.dashboard.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.imagegen import jpeg
 from tests.uploads import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHROMIUM = "/usr/bin/chromium"
 AXE = Path(__file__).resolve().parents[1] / "clients" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SIZES = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 PASSWORD = "a-long-pass-phrase"
 # Names with no place to break: the worst case for a 390 px wide screen.

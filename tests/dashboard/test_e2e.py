@@ -11,7 +11,6 @@ import base64
 import os
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -19,23 +18,13 @@ from django.core import mail
 from domains.services import cors_origin_create
 from environments.models import Environment
 from images.models import Image, ImageStatus
+from tests.dashboard.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE
 from tests.imagegen import jpeg, png_rgba
 from tests.uploads import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "a-long-pass-phrase"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PHONE = {"width": 390, "height": 844}
 
 DROP_SCRIPT = """async (files) => {
   const transfer = new DataTransfer();

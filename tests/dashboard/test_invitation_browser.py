@@ -4,28 +4,15 @@ team page, the newcomer follows it, creates an account from it and lands in the
 organization. Chromium is Debian's, launched by path (no browser download at test time)."""
 
 import os
-from pathlib import Path
 
 import pytest
 
 from environments.models import Membership, Role
+from tests.dashboard.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, NO_OVERFLOW, PHONE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
 PASSWORD = "a-long-pass-phrase"
-NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 def _owner_invites(browser, base, environment_url, pages, email: str) -> str:

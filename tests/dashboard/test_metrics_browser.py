@@ -6,28 +6,15 @@ the page. Chromium is Debian's, launched by path (no browser download at test ti
 
 import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
+from tests.dashboard.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, NO_OVERFLOW, PHONE
 from tests.metrics.data import ready_image, usage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
-NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
 MAIN_FITS = """() => [...document.querySelectorAll('main *')]
   .every(e => e.getBoundingClientRect().right <= window.innerWidth + 0.5)"""
 # For the failure message: the first elements that reach past the right edge.

@@ -203,3 +203,30 @@ def worker_process(env: dict, threads: int = 2) -> Process:
 def scheduler_process(env: dict, recover_interval: int = 1) -> Process:
     argv = [str(BIN / "python"), "manage.py", "reconcile", "--loop", "--interval", "300"]
     return Process([*argv, "--recover-interval", str(recover_interval)], env)
+
+
+@contextlib.contextmanager
+def web_worker_scheduler_through_relay(workers, broker_url: str, **extra_env):
+    """Web, worker and scheduler processes (as docs/deployment.md starts them) whose broker
+    is reached through a Relay; yields (relay, base URL). ``workers`` (the services
+    fixture) is stopped first: its worker would reach the broker directly."""
+    relay = Relay(broker_address(broker_url)).start()
+    env = {
+        **workers.env,
+        **extra_env,
+        "IMGWIRE_BROKER_URL": broker_url_through(broker_url, relay.port),
+    }
+    workers.stop()
+    port = free_port()
+    processes = [
+        web_process(env, port).start(),
+        worker_process(env).start(),
+        scheduler_process(env, recover_interval=1).start(),
+    ]
+    try:
+        wait_until_listening(port, process=processes[0].process)
+        yield relay, f"http://127.0.0.1:{port}"
+    finally:
+        for process in processes:
+            process.stop()
+        relay.stop()

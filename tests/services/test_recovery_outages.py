@@ -15,14 +15,10 @@ from images.models import Image, ImageDownloadJob
 from tests import imagegen
 from tests.conftest import make_tenant
 from tests.services.recovery_support import (
-    Relay,
-    broker_address,
-    broker_url_through,
     free_port,
-    scheduler_process,
     wait_until_listening,
     web_process,
-    worker_process,
+    web_worker_scheduler_through_relay,
 )
 from tests.waiting import wait_for
 
@@ -55,25 +51,8 @@ def tenant(db):
 @pytest.fixture
 def through_relay(workers):
     """Web, worker and scheduler processes whose broker is reached through a relay."""
-    relay = Relay(broker_address(settings.IMGWIRE_BROKER_URL)).start()
-    env = {
-        **workers.env,
-        "IMGWIRE_BROKER_URL": broker_url_through(settings.IMGWIRE_BROKER_URL, relay.port),
-    }
-    workers.stop()  # the fixture's worker would reach the broker directly
-    port = free_port()
-    processes = [
-        web_process(env, port).start(),
-        worker_process(env).start(),
-        scheduler_process(env, recover_interval=1).start(),
-    ]
-    try:
-        wait_until_listening(port, process=processes[0].process)
-        yield relay, f"http://127.0.0.1:{port}"
-    finally:
-        for process in processes:
-            process.stop()
-        relay.stop()
+    with web_worker_scheduler_through_relay(workers, settings.IMGWIRE_BROKER_URL) as running:
+        yield running
 
 
 def test_uploads_and_downloads_made_while_the_broker_is_away_complete_once_it_returns(

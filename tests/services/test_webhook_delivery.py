@@ -15,14 +15,7 @@ from images.services.maintenance import recover
 from tests import imagegen
 from tests.conftest import make_tenant
 from tests.services.recovery_support import (
-    Relay,
-    broker_address,
-    broker_url_through,
-    free_port,
-    scheduler_process,
-    wait_until_listening,
-    web_process,
-    worker_process,
+    web_worker_scheduler_through_relay,
 )
 from tests.waiting import wait_for
 from tests.webhooks.receiver import Receiver
@@ -109,26 +102,9 @@ def test_a_worker_killed_mid_delivery_delivers_the_event_after_a_restart(
 @pytest.fixture
 def through_relay(workers):
     """Web, worker and scheduler processes whose broker is reached through a relay."""
-    relay = Relay(broker_address(settings.IMGWIRE_BROKER_URL)).start()
-    env = {
-        **workers.env,
-        **WEBHOOK_ENV,
-        "IMGWIRE_BROKER_URL": broker_url_through(settings.IMGWIRE_BROKER_URL, relay.port),
-    }
-    workers.stop()  # the fixture's worker would reach the broker directly
-    port = free_port()
-    processes = [
-        web_process(env, port).start(),
-        worker_process(env).start(),
-        scheduler_process(env, recover_interval=1).start(),
-    ]
-    try:
-        wait_until_listening(port, process=processes[0].process)
-        yield relay, f"http://127.0.0.1:{port}"
-    finally:
-        for process in processes:
-            process.stop()
-        relay.stop()
+    broker_url = settings.IMGWIRE_BROKER_URL
+    with web_worker_scheduler_through_relay(workers, broker_url, **WEBHOOK_ENV) as running:
+        yield running
 
 
 def test_events_committed_while_the_broker_is_away_arrive_once_it_returns(

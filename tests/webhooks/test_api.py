@@ -15,11 +15,11 @@ from environments.webhooks.services import (
 )
 from environments.webhooks.tasks import deliveries_send_due
 from tests.domains.conftest import member_client
+from tests.webhooks.conftest import HOOK_URL
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/api/v1/webhooks/"
-HOOK_URL = "https://hooks.example.com/imgwire"
 
 
 def detail(subscription_id, tail: str = "") -> str:
@@ -35,18 +35,6 @@ def assert_documented(ours, instance, schema_name: str, many: bool = False) -> N
         {**target, "components": ours["components"]},
         format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
     ).validate(instance)
-
-
-@pytest.fixture
-def existing(owner):
-    subscription, _ = subscription_create(environment=owner.environment, url=HOOK_URL)
-    return subscription
-
-
-@pytest.fixture
-def delivery(owner, existing):
-    webhook_event_record(environment=owner.environment, type="image.ready", payload={"id": "img_1"})
-    return Delivery.objects.get(subscription=existing)
 
 
 # (method, path template, payload) for every operation; {id} and {delivery} are filled in.

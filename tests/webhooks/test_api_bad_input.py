@@ -5,23 +5,11 @@ import uuid
 
 import pytest
 
-from environments.webhooks.models import Delivery, Subscription
-from environments.webhooks.services import subscription_create, webhook_event_record
-from tests.webhooks.test_api import HOOK_URL, LIST, OPERATIONS, READS, WRITES, detail
+from environments.webhooks.models import Subscription
+from tests.webhooks.conftest import HOOK_URL
+from tests.webhooks.test_api import LIST, OPERATIONS, READS, WRITES, detail
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def existing(owner):
-    subscription, _ = subscription_create(environment=owner.environment, url=HOOK_URL)
-    return subscription
-
-
-@pytest.fixture
-def delivery(owner, existing):
-    webhook_event_record(environment=owner.environment, type="image.ready", payload={})
-    return Delivery.objects.get()
 
 
 # --- bad input: always a clear 4xx in the API's error shape, never a 500 ----------------

@@ -13,26 +13,13 @@ from environments.webhooks.services import (
 )
 from environments.webhooks.tasks import deliveries_send_due
 from tests.dashboard.conftest import admin_user, signed_in  # noqa: F401 (a fixture)
+from tests.webhooks.conftest import HOOK_URL
 
 pytestmark = pytest.mark.django_db
-
-HOOK_URL = "https://hooks.example.com/imgwire"
 
 
 def page(owner, tail: str = "") -> str:
     return f"/dashboard/{owner.environment.id}/webhooks/{tail}"
-
-
-@pytest.fixture
-def existing(owner):
-    subscription, _ = subscription_create(environment=owner.environment, url=HOOK_URL)
-    return subscription
-
-
-@pytest.fixture
-def delivery(owner, existing):
-    webhook_event_record(environment=owner.environment, type="image.ready", payload={"id": "img_1"})
-    return Delivery.objects.get()
 
 
 def test_creating_a_webhook_shows_its_secret_once_and_a_reload_creates_nothing(owner):
