@@ -7,8 +7,7 @@ the Uploadcare names carry Uploadcare's file info instead, so receivers written 
 Uploadcare parse what they know.
 """
 
-from .models import Subscription
-from .services import webhook_event_record
+from .services import subscriptions_wanting, webhook_event_record
 
 IMAGE_READY = "image.ready"
 IMAGE_QUARANTINED = "image.quarantined"
@@ -52,13 +51,6 @@ def _is_stored(image) -> bool:
     return record is None or record.stored_at is not None
 
 
-def _wanting(environment_id, types) -> dict[str, list]:
-    """The enabled subscriptions of the environment wanting each of ``types``: one query,
-    and nothing more is done when nobody listens."""
-    subscriptions = list(Subscription.objects.filter(environment_id=environment_id, enabled=True))
-    return {t: [s for s in subscriptions if s.wants(t)] for t in types}
-
-
 def images_event_emit(environment, image_ids, type: str, *, now=None) -> None:
     """Record ``type`` (and its Uploadcare names) for each image, as it is now.
     ``environment``: the environment or its id."""
@@ -66,7 +58,7 @@ def images_event_emit(environment, image_ids, type: str, *, now=None) -> None:
     from images.models import Image
 
     environment = getattr(environment, "pk", environment)
-    wanting = _wanting(environment, (type, *VENDOR_ALIASES.get(type, ())))
+    wanting = subscriptions_wanting(environment, (type, *VENDOR_ALIASES.get(type, ())))
     if not any(wanting.values()):
         return
     for image in Image.objects.filter(environment_id=environment, id__in=list(image_ids)):
@@ -101,7 +93,7 @@ def image_event_emit(image, type: str, *, now=None) -> None:
 def download_event_emit(job, type: str) -> None:
     from images.serializers import ImageDownloadJobSerializer
 
-    wanting = _wanting(job.environment_id, (type,))[type]
+    wanting = subscriptions_wanting(job.environment_id, (type,))[type]
     if wanting:
         job.refresh_from_db()
         webhook_event_record(

@@ -138,6 +138,14 @@ def subscription_delete(*, subscription) -> None:
     subscription.delete()
 
 
+def subscriptions_wanting(environment, types) -> dict[str, list]:
+    """The enabled subscriptions of ``environment`` (or its id) wanting each of ``types``:
+    one query, and nothing more is done when nobody listens."""
+    environment_id = getattr(environment, "pk", environment)
+    enabled = list(Subscription.objects.filter(environment_id=environment_id, enabled=True))
+    return {t: [s for s in enabled if s.wants(t)] for t in types}
+
+
 def webhook_event_record(*, environment, type, payload, now=None, subscriptions=None):
     """Write the event and its deliveries; call INSIDE the state change's transaction.
     ``environment``: the environment or its id.
@@ -148,10 +156,7 @@ def webhook_event_record(*, environment, type, payload, now=None, subscriptions=
     """
     now = now or timezone.now()
     if subscriptions is None:
-        subscriptions = [
-            s for s in Subscription.objects.filter(environment=environment, enabled=True)
-            if s.wants(type)
-        ]  # fmt: skip
+        subscriptions = subscriptions_wanting(environment, [type])[type]
     if not subscriptions:
         return None
     json.dumps(payload)  # fail here, inside the caller's transaction, not in the worker
