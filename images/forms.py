@@ -6,6 +6,17 @@ from images.transform.negotiate import FORMATS
 from imgwire_site.domain import Refusal
 
 
+def form_problems(form) -> list[str]:
+    """One sentence per filter that was not applied, naming the value that was sent."""
+    problems = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        label = (field and field.label) or name.replace("_", " ").capitalize()
+        value = str(form.data.get(name, ""))[:100]
+        problems.append(f"{label} \u201c{value}\u201d was ignored: {' '.join(errors)}")
+    return problems
+
+
 class ImageFilterForm(forms.Form):
     q = forms.CharField(label="File name", required=False, max_length=255)
     status = forms.ChoiceField(choices=[("", "Any status"), *ImageStatus.choices], required=False)

@@ -1,9 +1,8 @@
-"""Dashboard pages for images: the grid, a detail page, deletes, zip downloads and the
-browser uploader (which uses the public two-step API like a customer's frontend)."""
+"""Dashboard pages for images: the grid, deletes and zip downloads. The image page is
+in views_detail.py, the browser uploader in views_upload.py."""
 
 import uuid
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,23 +14,17 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import APIException
 
-from images.forms import ImageFilterForm, UrlBuilderForm
-from images.models import Image, ImageDownloadJob, ImageStatus, SupportedMimeType
+from images.forms import ImageFilterForm, form_problems
+from images.models import Image, ImageDownloadJob, ImageStatus
 from images.services.deletion import image_delete, images_bulk_delete
 from images.services.downloads import download_job_create, download_url_for
 from images.services.ingest import image_discard_unreceived
-from images.views_library import library_browse
+from images.views_library import image_or_404, library_browse
 from imgwire_site.dashboard import member_view
-from keys.models import ApiKey, ApiKeyType
-from keys.services import api_key_authenticate, api_key_create, api_key_revoke, upload_token_create
 
 PAGE_SIZE = 24
-UPLOADER_SESSION_KEY = "dashboard_uploader_keys"
 SELECTION_SESSION_KEY = "dashboard_selection"
 NAMES_SHOWN = 10
-MAX_FILES_PER_BATCH = 50
-# Longer than an upload token plus an upload URL live, and than the page polls for READY.
-UPLOADER_KEY_GRACE = timedelta(hours=1)
 
 
 def _error_text(error: APIException) -> str:
@@ -44,29 +37,10 @@ def _error_text(error: APIException) -> str:
     return str(detail)
 
 
-def _image(request, image_id) -> Image:
-    image = Image.objects.for_environment(request.environment).filter(id=image_id).first()
-    if image is None:
-        raise Http404("No such image in this environment.")
-    image.environment = request.environment
-    return image
-
-
-def _filter_problems(form) -> list[str]:
-    """One sentence per filter that was not applied, naming the value that was sent."""
-    problems = []
-    for name, errors in form.errors.items():
-        field = form.fields.get(name)
-        label = (field and field.label) or name.replace("_", " ").capitalize()
-        value = str(form.data.get(name, ""))[:100]
-        problems.append(f"{label} \u201c{value}\u201d was ignored: {' '.join(errors)}")
-    return problems
-
-
 @member_view()
 def image_list(request):
     form = ImageFilterForm(request.GET or None)
-    problems = _filter_problems(form) if form.is_bound and not form.is_valid() else []
+    problems = form_problems(form) if form.is_bound and not form.is_valid() else []
     if problems:
         # The valid filters still apply; only the named ones are dropped.
         form = ImageFilterForm({k: v for k, v in request.GET.items() if k not in form.errors})
@@ -109,34 +83,6 @@ def image_list(request):
 
 
 @member_view()
-def image_detail(request, image_id):
-    image = _image(request, image_id)
-    builder = UrlBuilderForm(request.GET or None)
-    query = builder.query()
-    encoded = urlencode(query)
-    preview_url = image.cdn_url + (f"?{encoded}" if query else "")
-    # Previews go through the dashboard (they work while public delivery is refused) and
-    # are sized: the original of a big photo is tens of megabytes.
-    own_preview = reverse(
-        "image-preview", kwargs={"environment_id": request.environment.id, "image_id": image.id}
-    )
-    problems = _filter_problems(builder) if builder.is_bound and not builder.is_valid() else []
-    return render(
-        request,
-        "dashboard/image_detail.html",
-        {
-            "image": image,
-            "builder": builder,
-            "preview_url": preview_url,
-            "large_preview_url": f"{own_preview}?preset=large",
-            "builder_preview_url": f"{own_preview}?{encoded}" if query else None,
-            "problems": problems,
-        },
-        status=400 if problems else 200,
-    )
-
-
-@member_view()
 @require_POST
 def image_discard(request, image_id):
     """The uploader's clean-up after its PUT failed: the record that never got its bytes
@@ -161,7 +107,7 @@ def image_discard(request, image_id):
 @member_view()
 @require_POST
 def image_delete_view(request, image_id):
-    image = _image(request, image_id)
+    image = image_or_404(request, image_id)
     image_delete(environment=request.environment, image_id=image.id)
     messages.success(request, f"{image.original_filename} was deleted.")
     return redirect("images", environment_id=request.environment.id)
@@ -271,57 +217,4 @@ def download_status(request, job_id):
             "failure_reason": job.failure_reason,
         },
         headers={"Cache-Control": "no-store"},
-    )
-
-
-# --- browser uploads ------------------------------------------------------------------
-
-
-@member_view()
-def upload_page(request):
-    return render(
-        request,
-        "dashboard/upload.html",
-        {"supported_mime_types": [m.value for m in SupportedMimeType]},
-    )
-
-
-def _uploader_secret(request) -> str:
-    """This member's dashboard Client key for this environment, kept only in their
-    server-side session. It allows no unsigned uploads, so the secret alone is useless:
-    every upload also needs a single-use token minted by ``upload_credentials``."""
-    environment = request.environment
-    stored = request.session.get(UPLOADER_SESSION_KEY, {})
-    secret = stored.get(str(environment.id))
-    key = secret and api_key_authenticate(secret)
-    if key and key.environment_id == environment.id and not key.allow_unsigned_upload:
-        return secret
-    name = f"Dashboard uploader ({request.user.email or request.user.username})"[:100]
-    # A new session mints a new key. The member's older uploader keys (their secrets were
-    # in earlier sessions) are revoked once nothing started with them can still be running:
-    # revoking at once would break uploads in progress in another tab.
-    stale = timezone.now() - UPLOADER_KEY_GRACE
-    for old in (
-        ApiKey.objects.for_environment(environment).active().filter(name=name, created_at__lt=stale)
-    ):
-        api_key_revoke(key=old)
-    _, secret = api_key_create(
-        environment=environment, name=name, key_type=ApiKeyType.CLIENT, allow_unsigned_upload=False
-    )
-    request.session[UPLOADER_SESSION_KEY] = {**stored, str(environment.id): secret}
-    return secret
-
-
-@member_view()
-@require_POST
-def upload_credentials(request):
-    """What the uploader needs for a batch: the Client key and one upload token per file."""
-    try:
-        count = min(max(int(request.POST.get("count", "1")), 1), MAX_FILES_PER_BATCH)
-    except ValueError:
-        count = 1
-    secret = _uploader_secret(request)
-    tokens = [upload_token_create(environment=request.environment)[1] for _ in range(count)]
-    return JsonResponse(
-        {"client_key": secret, "upload_tokens": tokens}, headers={"Cache-Control": "no-store"}
     )

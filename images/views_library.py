@@ -68,6 +68,16 @@ def _without(query, *names) -> str:
     return kept.urlencode()
 
 
+def image_or_404(request, image_id) -> Image:
+    """The image named in a dashboard URL, looked up inside the current environment only (an
+    id from elsewhere is the same 404 as a missing one)."""
+    image = Image.objects.for_environment(request.environment).filter(id=image_id).first()
+    if image is None:
+        raise Http404("No such image in this environment.")
+    image.environment = request.environment  # cdn_url without another query
+    return image
+
+
 def _back(request, image_id):
     return redirect("image-detail", environment_id=request.environment.id, image_id=image_id)
 
@@ -142,12 +152,9 @@ def image_privacy_view(request, image_id):
 def image_signed_url_view(request, image_id):
     """The image page again, showing a signed URL to copy (never put in a redirect's
     address: it is a credential, and addresses end up in histories and logs)."""
-    from images.views import image_detail  # images.views imports this module
+    from images.views_detail import image_detail  # it imports this module
 
-    image = Image.objects.for_environment(request.environment).filter(id=image_id).first()
-    if image is None:
-        raise Http404("No such image in this environment.")
-    image.environment = request.environment
+    image = image_or_404(request, image_id)
     form = SignedUrlForm(request.POST)
     status = 200
     if form.is_valid():

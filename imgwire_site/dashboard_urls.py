@@ -5,7 +5,7 @@ from django.urls import include, path
 from domains import views as domain_views
 from environments import organization_views as org_views
 from environments import views as env_views
-from images import dashboard_preview
+from images import dashboard_preview, views_detail, views_upload
 from images import views as image_views
 from images import views_library as library_views
 from keys import views as key_views
@@ -26,10 +26,10 @@ environment_patterns = [
     ),
     path("keys/uploadcare/", key_views.uploadcare_settings, name="uploadcare-settings"),
     path("images/", image_views.image_list, name="images"),
-    path("images/upload/", image_views.upload_page, name="image-upload"),
-    path("images/upload/credentials/", image_views.upload_credentials, name="upload-credentials"),
+    path("images/upload/", views_upload.upload_page, name="image-upload"),
+    path("images/upload/credentials/", views_upload.upload_credentials, name="upload-credentials"),
     path("images/bulk/", image_views.bulk_action, name="images-bulk"),
-    path("images/<uuid:image_id>/", image_views.image_detail, name="image-detail"),
+    path("images/<uuid:image_id>/", views_detail.image_detail, name="image-detail"),
     path("images/<uuid:image_id>/delete/", image_views.image_delete_view, name="image-delete"),
     path("images/<uuid:image_id>/discard/", image_views.image_discard, name="image-discard"),
     path("images/<uuid:image_id>/preview/", dashboard_preview.image_preview, name="image-preview"),
