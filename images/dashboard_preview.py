@@ -11,7 +11,7 @@ cache hit for the CDN URL later, and the other way round.
 
 from urllib.parse import parse_qsl
 
-from django.http import HttpResponse, JsonResponse
+from django.http import FileResponse, HttpResponse, JsonResponse
 
 from images.delivery.service import (
     DeliveryError,
@@ -22,6 +22,7 @@ from images.delivery.service import (
 from images.delivery.views import MAX_QUERY_LENGTH, StoredObjectResponse
 from images.delivery.watermarks import watermark_fetcher
 from images.models import Image, ImageStatus
+from images.storage import open_object
 from images.transform import TransformError, parse_transform
 from imgwire_site.dashboard import member_view
 
@@ -80,3 +81,29 @@ def image_preview(request, image_id):
         return _error(error.status, error.message, "RenderError")
     headers["Content-Length"] = str(delivered.size)
     return StoredObjectResponse(delivered.body, content_type=plan.content_type, headers=headers)
+
+
+@member_view()
+def image_original(request, image_id):
+    """The stored original, byte for byte, as an attachment under its uploaded name: what
+    "Download the original" means to a member. Delivery's untransformed URL is not that (a
+    private image's answers 404 unsigned, a blocked organization's is refused, and an
+    original is re-encoded when it cannot be served as stored), and it counts as transfer."""
+    image = (
+        Image.objects.for_environment(request.environment)
+        .filter(id=image_id, status=ImageStatus.READY)
+        .first()
+    )
+    opened = image and open_object(image.original_key)
+    if not opened:
+        return _error(404, "No such image in this environment.", "ResourceNotFoundError")
+    stream, size = opened
+    response = FileResponse(
+        stream,
+        as_attachment=True,
+        filename=image.original_filename,
+        content_type=image.mime_type,
+        headers={"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+    response["Content-Length"] = str(size)
+    return response

@@ -33,6 +33,9 @@ environment_patterns = [
     path("images/<uuid:image_id>/delete/", image_views.image_delete_view, name="image-delete"),
     path("images/<uuid:image_id>/discard/", image_views.image_discard, name="image-discard"),
     path("images/<uuid:image_id>/preview/", dashboard_preview.image_preview, name="image-preview"),
+    path(
+        "images/<uuid:image_id>/original/", dashboard_preview.image_original, name="image-original"
+    ),
     path("images/<uuid:image_id>/tags/", library_views.image_tags_view, name="image-tags"),
     path("images/<uuid:image_id>/move/", library_views.image_move_view, name="image-move"),
     path("images/<uuid:image_id>/privacy/", library_views.image_privacy_view, name="image-privacy"),
