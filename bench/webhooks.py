@@ -256,13 +256,13 @@ def main(argv=None) -> int:
     threading.Thread(target=receiver.serve_forever, args=(0.05,), daemon=True).start()
     try:
         keys = _setup(tmp)
-        from imgwire_site.broker import start_embedded_worker, stop_worker
+        from imgwire_site.broker import start_embedded_worker, stop_embedded_worker
 
-        worker = start_embedded_worker()
+        start_embedded_worker()
         try:
             cost = bench_upload_cost(keys, receiver, args.batch, args.rounds)
         finally:
-            stop_worker(worker)
+            stop_embedded_worker()
         rate = bench_throughput(keys, receiver, args.events, args.rounds, args.threads)
     finally:
         receiver.shutdown()

@@ -74,6 +74,7 @@ def queue_name(name: str) -> str:
 
 _embedded_lock = threading.Lock()
 _embedded_worker: dramatiq.Worker | None = None
+_embedded_webhook_worker: dramatiq.Worker | None = None
 
 
 def is_embedded() -> bool:
@@ -81,23 +82,51 @@ def is_embedded() -> bool:
 
 
 def start_embedded_worker() -> dramatiq.Worker | None:
-    """Start worker threads in this process when the broker is the in-process one."""
-    global _embedded_worker
+    """Start worker threads in this process when the broker is the in-process one.
+
+    Webhook deliveries get threads of their own (IMGWIRE_EMBEDDED_WEBHOOK_THREADS): a
+    delivery mostly waits on someone else's server, up to its timeout, and must not hold
+    one of the few threads that verify and process images meanwhile. (With a real broker,
+    the same split is a worker unit started with ``--queues`` for the webhooks queue.)"""
+    global _embedded_worker, _embedded_webhook_worker
     if not is_embedded():
         return None
     with _embedded_lock:
         if _embedded_worker is None:
             import imgwire_site.worker  # noqa: F401  (declares every actor)
 
+            webhooks = queue_name("webhooks")
             _embedded_worker = dramatiq.Worker(
-                broker, worker_threads=settings.IMGWIRE_EMBEDDED_WORKER_THREADS, worker_timeout=100
+                broker,
+                queues={name for name in broker.get_declared_queues() if name != webhooks},
+                worker_threads=settings.IMGWIRE_EMBEDDED_WORKER_THREADS,
+                worker_timeout=100,
+            )
+            _embedded_webhook_worker = dramatiq.Worker(
+                broker,
+                queues={webhooks},
+                worker_threads=settings.IMGWIRE_EMBEDDED_WEBHOOK_THREADS,
+                worker_timeout=100,
             )
             _embedded_worker.start()
+            _embedded_webhook_worker.start()
             _start_embedded_scheduler(settings.IMGWIRE_RECONCILE_INTERVAL_SECONDS)
             logger.info(
-                "embedded worker started with %d threads", settings.IMGWIRE_EMBEDDED_WORKER_THREADS
+                "embedded worker started with %d threads (+%d for webhooks)",
+                settings.IMGWIRE_EMBEDDED_WORKER_THREADS,
+                settings.IMGWIRE_EMBEDDED_WEBHOOK_THREADS,
             )
     return _embedded_worker
+
+
+def stop_embedded_worker() -> None:
+    """Stop both embedded workers (a benchmark or a test that started them)."""
+    global _embedded_worker, _embedded_webhook_worker
+    with _embedded_lock:
+        for worker in (_embedded_worker, _embedded_webhook_worker):
+            if worker is not None:
+                stop_worker(worker)
+        _embedded_worker = _embedded_webhook_worker = None
 
 
 def stop_worker(worker: dramatiq.Worker) -> None:

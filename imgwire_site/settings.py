@@ -190,6 +190,8 @@ STATIC_ROOT = DATA_DIR / "static"
 # --- Broker ---------------------------------------------------------------------------
 IMGWIRE_BROKER_URL = env_url("IMGWIRE_BROKER_URL", "", ("redis", "rediss", "amqp", "amqps"))
 IMGWIRE_EMBEDDED_WORKER_THREADS = env_int("IMGWIRE_EMBEDDED_WORKER_THREADS", 2, minimum=1)
+# Webhook deliveries wait on other people's servers: their own threads (broker.py).
+IMGWIRE_EMBEDDED_WEBHOOK_THREADS = env_int("IMGWIRE_EMBEDDED_WEBHOOK_THREADS", 2, minimum=1)
 # Prepended to every queue name, so installs sharing one broker never take each other's jobs.
 IMGWIRE_QUEUE_PREFIX = env_str("IMGWIRE_QUEUE_PREFIX")
 if IMGWIRE_QUEUE_PREFIX and not re.fullmatch(

@@ -173,14 +173,18 @@ def webhook_event_record(*, environment, type, payload, now=None, subscriptions=
         ]
     )
     for delivery in deliveries:
-        delivery_send_on_commit(delivery.pk)
+        delivery_send_on_commit(delivery.pk, attempt=0)
     return event
 
 
-def delivery_send_on_commit(delivery_id, *, delay: timedelta | None = None) -> None:
+def delivery_send_on_commit(
+    delivery_id, *, delay: timedelta | None = None, attempt: int | None = None
+) -> None:
     """Hand the delivery to a worker once the rows are committed. A send that fails (the
     broker is away) is not an error here: ``enqueued_at`` is cleared, so the recovery step
-    sends it on its next tick."""
+    sends it on its next tick. ``attempt``: how many attempts it has had (a worker that
+    recorded that one already drops the message, tasks.deliveries_attempt); None when the
+    caller does not know, and the claim decides."""
     from imgwire_site.tasks import send_quietly
 
     from .tasks import deliver_webhook
@@ -188,24 +192,12 @@ def delivery_send_on_commit(delivery_id, *, delay: timedelta | None = None) -> N
     milliseconds = None if delay is None else max(int(delay.total_seconds() * 1000), 0)
 
     def send():
-        if not send_quietly(deliver_webhook, str(delivery_id), delay=milliseconds):
+        if not send_quietly(deliver_webhook, str(delivery_id), attempt, delay=milliseconds):
             Delivery.objects.filter(pk=delivery_id, status=Delivery.PENDING).update(
                 enqueued_at=None
             )
 
     transaction.on_commit(send, robust=True)
-
-
-def delivery_claim(*, delivery_id, now=None) -> Delivery | None:
-    """Take the lease with a conditional UPDATE: only one worker wins a due delivery."""
-    now = now or timezone.now()
-    lease = timedelta(seconds=settings.IMGWIRE_WEBHOOK_TIMEOUT_SECONDS) + LEASE_MARGIN
-    # Committed at once (autocommit): the lease must stand before the POST starts, so that
-    # a worker killed in the middle leaves a claim that lapses.
-    won = Delivery.objects.due(now).filter(pk=delivery_id).update(lease_until=now + lease)
-    if not won:
-        return None
-    return Delivery.objects.select_related("event", "subscription").get(pk=delivery_id)
 
 
 def retry_delay(attempts: int, *, rng=random.random) -> timedelta:
@@ -241,7 +233,7 @@ def delivery_record_attempt(*, delivery, outcome, now=None) -> Delivery:
             delivery.next_attempt_at = now + delay
             # The retry is a delayed message; it counts as lost only once it is overdue.
             delivery.enqueued_at = delivery.next_attempt_at
-            delivery_send_on_commit(delivery.pk, delay=delay)
+            delivery_send_on_commit(delivery.pk, delay=delay, attempt=delivery.attempts)
         _subscription_failed(delivery.subscription_id, now)
     delivery.save(
         update_fields=["attempts", "lease_until", "status", "next_attempt_at", "enqueued_at"]

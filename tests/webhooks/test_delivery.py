@@ -158,12 +158,12 @@ def test_a_slow_receiver_does_not_hold_the_worker_past_the_timeout(
 
 
 def test_a_delivery_claimed_by_one_worker_is_not_sent_by_another(owner, receiver, loopback_allowed):
-    from environments.webhooks.services import delivery_claim
+    from environments.webhooks.batches import deliveries_claim
 
     subscription_create(environment=owner.environment, url=receiver.url())
     _record(owner)
     delivery_id = Delivery.objects.get().pk
-    assert delivery_claim(delivery_id=delivery_id) is not None
+    assert deliveries_claim(delivery_id=delivery_id, now=timezone.now()) != []
     assert delivery_attempt(delivery_id=delivery_id) is None
     assert receiver.requests == []
 
