@@ -2,7 +2,6 @@ from django import forms
 
 from images.models import ImageStatus
 from images.services.library import folder_normalize, tags_parse
-from images.transform.negotiate import FORMATS
 from imgwire_site.domain import Refusal
 
 
@@ -43,22 +42,6 @@ class ImageFilterForm(forms.Form):
         if data["created_to"]:
             queryset = queryset.filter(created_at__date__lte=data["created_to"])
         return queryset
-
-
-class UrlBuilderForm(forms.Form):
-    """The delivery query a developer would write; previewed on the detail page."""
-
-    width = forms.IntegerField(min_value=1, max_value=8192, required=False)
-    height = forms.IntegerField(min_value=1, max_value=8192, required=False)
-    format = forms.ChoiceField(
-        choices=[("", "auto"), *[(name, name) for name in sorted(FORMATS)]], required=False
-    )
-    quality = forms.IntegerField(min_value=1, max_value=100, required=False)
-
-    def query(self) -> dict:
-        if not self.is_valid():
-            return {}
-        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
 
 
 class LibraryFilterForm(forms.Form):

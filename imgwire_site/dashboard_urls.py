@@ -33,6 +33,12 @@ environment_patterns = [
     path("images/<uuid:image_id>/delete/", image_views.image_delete_view, name="image-delete"),
     path("images/<uuid:image_id>/discard/", image_views.image_discard, name="image-discard"),
     path("images/<uuid:image_id>/preview/", dashboard_preview.image_preview, name="image-preview"),
+    path("images/<uuid:image_id>/builder/", views_detail.image_builder, name="image-builder"),
+    path(
+        "images/<uuid:image_id>/builder/signed/",
+        views_detail.image_builder_signed,
+        name="image-builder-signed",
+    ),
     path(
         "images/<uuid:image_id>/original/", dashboard_preview.image_original, name="image-original"
     ),
