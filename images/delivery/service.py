@@ -3,6 +3,7 @@
 import contextlib
 import hashlib
 import io
+import logging
 import math
 import os
 import tempfile
@@ -34,6 +35,8 @@ CONTENT_TYPES = {
     "gif": "image/gif",
     "tiff": "image/tiff",
 }
+
+logger = logging.getLogger(__name__)
 
 
 class DeliveryError(Exception):
@@ -176,11 +179,23 @@ def _readable_path(key: str, workdir: _Workdir, name: str) -> str:
     storage, a copy in ``workdir`` otherwise."""
     path = local_path(key)
     if path is not None:
+        if not os.path.isfile(path):
+            raise _missing(key)
         return path
     path = workdir.path(name)
-    with open(path, "wb") as target:
-        _copy_to(key, target)
+    try:
+        with open(path, "wb") as target:
+            _copy_to(key, target)
+    except FileNotFoundError:
+        raise _missing(key) from None
     return path
+
+
+def _missing(key: str) -> DeliveryError:
+    """A READY image whose stored bytes are gone (lost by storage, or removed by hand):
+    nothing can be rendered, and that is not the request's fault nor worth a 500 per try."""
+    logger.error("The stored object %s of a READY image is missing.", key)
+    return DeliveryError(404, "The image's stored bytes are missing.")
 
 
 def _save_output(key: str, result: dict) -> None:

@@ -8,6 +8,9 @@ from PIL import ImageSequence
 from rest_framework.test import APIClient
 
 from images.delivery.sanitize import strip_gif
+from images.models import Image
+from images.storage import delete_object
+from tests.imagegen import jpeg
 from tests.uploads import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -124,3 +127,15 @@ def test_the_fit_for_an_untransformed_render_keeps_the_output_inside_every_limit
         8192 / max(shown),
         (settings.IMGWIRE_MAX_OUTPUT_PIXELS / rendered / (width * height)) ** 0.5,
     )
+
+
+def test_a_ready_image_whose_stored_bytes_are_gone_answers_404_not_500(owner, stub_worker):
+    image_id = upload(owner.server, jpeg(64, 48), "image/jpeg", "lost.jpg")
+    stub_worker()
+    image = Image.objects.get(id=image_id)
+    delete_object(image.original_key)  # storage lost it, or an operator removed it by hand
+    path = "/cdn/" + image.cdn_url.split("/cdn/", 1)[1]
+    for query in ("?width=20", "?format=png", ""):
+        response = APIClient().get(path + query)
+        assert response.status_code == 404, (query, response.status_code)
+        assert response.json()["detail"] == "The image's stored bytes are missing."
