@@ -1,4 +1,5 @@
 from django import forms
+from django.db.models.functions import Lower
 
 from images.models import ImageStatus
 from images.services.library import folder_normalize, tags_parse
@@ -16,6 +17,18 @@ def form_problems(form) -> list[str]:
     return problems
 
 
+# The grid's and list's orders, by the value of ``?sort=``; each ends on the id so that
+# images with the same key keep one order from page to page.
+SORTS = {
+    "newest": ("Newest first", ("-created_at", "-id")),
+    "oldest": ("Oldest first", ("created_at", "id")),
+    "name": ("Name, A to Z", (Lower("original_filename"), "id")),
+    "name_desc": ("Name, Z to A", (Lower("original_filename").desc(), "-id")),
+    "largest": ("Largest first", ("-size_bytes", "-id")),
+    "smallest": ("Smallest first", ("size_bytes", "id")),
+}
+
+
 class ImageFilterForm(forms.Form):
     q = forms.CharField(label="File name", required=False, max_length=255)
     status = forms.ChoiceField(choices=[("", "Any status"), *ImageStatus.choices], required=False)
@@ -27,10 +40,17 @@ class ImageFilterForm(forms.Form):
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
+    sort = forms.ChoiceField(
+        label="Sort by",
+        choices=[(key, label) for key, (label, _) in SORTS.items()],
+        required=False,
+    )
+
     def apply(self, queryset):
         if not self.is_valid():
-            return queryset
+            return queryset.order_by(*SORTS["newest"][1])
         data = self.cleaned_data
+        queryset = queryset.order_by(*SORTS[data["sort"] or "newest"][1])
         if data["q"]:
             queryset = queryset.filter(original_filename__icontains=data["q"])
         if data["status"]:

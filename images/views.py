@@ -19,12 +19,15 @@ from images.models import Image, ImageDownloadJob, ImageStatus
 from images.services.deletion import image_delete, images_bulk_delete
 from images.services.downloads import download_job_create, download_url_for
 from images.services.ingest import image_discard_unreceived
-from images.views_library import image_or_404, library_browse
+from images.views_library import IMAGES_BACK_SESSION_KEY, image_or_404, library_browse
 from imgwire_site.dashboard import member_view
 
 PAGE_SIZE = 24
 SELECTION_SESSION_KEY = "dashboard_selection"
 NAMES_SHOWN = 10
+VIEWS = ("grid", "list")
+# A longer query is not kept for the image page's way back (it would bloat the session).
+BACK_QUERY_LIMIT = 2000
 
 
 def _error_text(error: APIException) -> str:
@@ -44,7 +47,11 @@ def image_list(request):
     if problems:
         # The valid filters still apply; only the named ones are dropped.
         form = ImageFilterForm({k: v for k, v in request.GET.items() if k not in form.errors})
-    images = form.apply(Image.objects.for_environment(request.environment).newest_first())
+    images = form.apply(Image.objects.for_environment(request.environment))
+    view = request.GET.get("view") or "grid"
+    if view not in VIEWS:
+        problems.append(f"View \u201c{view[:100]}\u201d was ignored: it is grid or list.")
+        view = "grid"
     images, library, library_problems = library_browse(request, images)
     problems += library_problems
     paginator = Paginator(images, PAGE_SIZE)
@@ -65,8 +72,11 @@ def image_list(request):
         image.selected = str(image.id) in selected
         image.unfinished = image.status == ImageStatus.PENDING and image.bytes_received_at is None
         image.removed_after = image.created_at + unfinished_for
+    _remember_the_way_back(request)
     query = request.GET.copy()
     query.pop("page", None)
+    other_view = request.GET.copy()
+    other_view.pop("view", None)
     return render(
         request,
         "dashboard/images.html",
@@ -74,12 +84,27 @@ def image_list(request):
             "form": form,
             "page": page,
             "query": query.urlencode(),
+            "view": view,
+            "without_view": other_view.urlencode(),
             "back": request.GET.urlencode(),
             "problems": problems,
             **library,
         },
         status=400 if problems else 200,
     )
+
+
+def _remember_the_way_back(request) -> None:
+    """Keep this page's query for the image page's "Back to images" (filters, sort, view
+    and page as they were), written only when it changed: browsing the same page again
+    costs no session write."""
+    query = request.GET.urlencode()
+    if len(query) > BACK_QUERY_LIMIT:
+        return
+    stored = request.session.get(IMAGES_BACK_SESSION_KEY, {})
+    environment = str(request.environment.id)
+    if stored.get(environment, "") != query:
+        request.session[IMAGES_BACK_SESSION_KEY] = {**stored, environment: query}
 
 
 @member_view()

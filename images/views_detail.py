@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from images.delivery.signing import delivery_url_sign
 from images.forms_builder import SignedValidityForm, UrlBuilderForm
-from images.views_library import image_or_404
+from images.views_library import IMAGES_BACK_SESSION_KEY, image_or_404
 from imgwire_site.dashboard import member_view
 from imgwire_site.domain import Refusal
 
@@ -36,7 +36,7 @@ def _built(request, image, data) -> dict:
 
 def _page(request, image, data, **extra):
     context = _built(request, image, data)
-    back = request.session.get("dashboard_images_back", {}).get(str(request.environment.id), "")
+    back = request.session.get(IMAGES_BACK_SESSION_KEY, {}).get(str(request.environment.id), "")
     context.update(
         image=image,
         large_preview_url=reverse(

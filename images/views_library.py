@@ -18,6 +18,9 @@ from imgwire_site import domain
 from imgwire_site.dashboard import member_view
 from imgwire_site.domain import Refusal
 
+# The images page's query, by environment, for the image page's way back (images/views.py).
+IMAGES_BACK_SESSION_KEY = "dashboard_images_back"
+
 
 def library_browse(request, queryset):
     """The grid narrowed by ``?tag=`` and ``?folder=``; returns the queryset, the template's

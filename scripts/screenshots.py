@@ -158,6 +158,7 @@ def pages(env_url: str, base: str, ids: dict, image_id: str, hook_id: str, conse
     return [
         ("overview", env_url),
         ("images", env_url + "images/"),
+        ("images-list", env_url + "images/?view=list&sort=name"),
         ("image", env_url + f"images/{image_id}/?width=300&format=webp"),
         ("upload", env_url + "images/upload/"),
         ("download", env_url + f"downloads/{ids['job']}/"),

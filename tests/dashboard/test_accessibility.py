@@ -73,6 +73,7 @@ class Page:
 PAGES = [
     Page("overview", "/dashboard/{env}/", nav="Overview"),
     Page("images", "/dashboard/{env}/images/", nav="Images"),
+    Page("images as a list", "/dashboard/{env}/images/?view=list&sort=name", nav="Images"),
     Page("image", "/dashboard/{env}/images/{image}/?width=200", nav="Images"),
     Page("upload", "/dashboard/{env}/images/upload/", nav="Upload"),
     Page("download", "/dashboard/{env}/downloads/{job}/", nav="Images"),

@@ -49,8 +49,9 @@ def test_the_grid_runs_a_fixed_number_of_queries_and_paginates(owner):
         make_image(owner.environment, name=f"{n}.png")
     with CaptureQueriesContext(connection) as many:
         response = client.get(url)
-    # 9 while thumbnails were CDN URLs: cdn_url reads the environment's custom domain.
-    assert len(few) == len(many) == 8
+    # 9: the copy-URL buttons carry CDN URLs, and cdn_url reads the environment's custom
+    # domain (once for the page, not per image).
+    assert len(few) == len(many) == 9
     assert len(response.context["page"]) == 24
     assert response.context["page"].paginator.num_pages == 2
 

@@ -40,8 +40,8 @@ class Walk:
         self.pages.append(page)
         return page
 
-    def sign_in(self, viewport: dict, email: str, password: str):
-        page = self.page(viewport)
+    def sign_in(self, viewport: dict, email: str, password: str, **context):
+        page = self.page(viewport, **context)
         page.goto(f"{self.base}/accounts/login/")
         page.fill("#id_username", email)
         page.fill("#id_password", password)
