@@ -25,13 +25,15 @@ def human_bytes(value) -> str:
     return f"{sign}{number} byte" + ("" if number == 1 else "s")
 
 
-def human_datetime(value: datetime | None) -> str:
+def human_datetime(value: datetime | None, *, seconds: bool = False) -> str:
     """``2 Dec 2026, 20:45 UTC`` (always UTC: the dashboard has no per-person time zone;
-    the metrics page, which has one, labels its own)."""
+    the metrics page, which has one, labels its own); ``20:45:07`` with ``seconds``, where
+    events a few seconds apart must be told apart (a webhook's attempts)."""
     if value is None:
         return ""
     value = value.astimezone(UTC)
-    return f"{value.day} {value:%b %Y, %H:%M} UTC"
+    clock = "%H:%M:%S" if seconds else "%H:%M"
+    return f"{value.day} {value:%b %Y}, {value:{clock}} UTC"
 
 
 def human_date(value) -> str:

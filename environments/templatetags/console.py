@@ -22,6 +22,15 @@ def when(value):
 
 
 @register.filter
+def when_seconds(value):
+    if not value:
+        return ""
+    return format_html(
+        '<time datetime="{}">{}</time>', value.isoformat(), human_datetime(value, seconds=True)
+    )
+
+
+@register.filter
 def day(value):
     if not value:
         return ""

@@ -9,6 +9,7 @@ database is emptied between tests) and signs in by handing Chromium a session co
 
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,12 +235,20 @@ def _problems(page, spec: Page) -> list[str]:
         problems.append("no skip link to #content")
     if page.locator("main > #content").count() != 1:
         problems.append("the skip link's target is not the start of <main>")
+    text = page.inner_text("main")
+    # Dates in one human format (2 Dec 2026, 20:45 UTC), sizes in binary units (KiB, MiB).
+    problems += [f"a machine date on the page: {d}" for d in MACHINE_DATE.findall(text)]
+    problems += [f"a decimal size unit on the page: {u}" for u in DECIMAL_SIZE.findall(text)]
     if spec.nav:
         current = page.locator("nav.sections a[aria-current=page]")
         texts = current.all_inner_texts()
         if texts != [spec.nav]:
             problems.append(f"aria-current marks {texts}, not {spec.nav!r}")
     return problems
+
+
+MACHINE_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
+DECIMAL_SIZE = re.compile(r"\b\d+(?:\.\d+)? (?:KB|MB|GB)\b")
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=[spec.name for spec in PAGES])
