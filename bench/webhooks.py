@@ -17,13 +17,15 @@ Two ratios, each against a peer measured in the same run (the machines are noisy
 
 In-process: Django on the embedded defaults (SQLite in a temp dir, or PostgreSQL with a
 loopback DATABASE_URL; local storage; the in-process broker and its worker threads), the
-Django test client for the API, and a threaded HTTP receiver on 127.0.0.1. The temp dir
-is removed at the end.
+Django test client for the API; the receiver is a threaded HTTP server on 127.0.0.1 in a
+process of its own (a subscriber's server is never in ours). The temp dir is removed at
+the end.
 """
 
 import argparse
 import io
 import json
+import multiprocessing
 import os
 import secrets
 import shutil
@@ -42,20 +44,6 @@ sys.path.insert(0, str(ROOT))  # run as a script
 from bench.common import database_url_from_env  # noqa: E402
 
 
-class _Receiver(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.count = 0
-        self.lock = threading.Lock()
-        self.changed = threading.Condition(self.lock)
-
-    def wait_for(self, count: int, timeout: float) -> bool:
-        with self.changed:
-            return self.changed.wait_for(lambda: self.count >= count, timeout)
-
-
 class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -65,9 +53,47 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
-        with self.server.changed:
-            self.server.count += 1
-            self.server.changed.notify_all()
+        with self.server.received.get_lock():
+            self.server.received.value += 1
+
+
+def _serve(received, ready) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    server.received = received
+    ready.send(server.server_address[1])
+    server.serve_forever(0.05)
+
+
+class _Receiver:
+    """A threaded HTTP receiver on 127.0.0.1 in a process of its own, as a subscriber's
+    server is: in the bench's process it would compete with the worker for the
+    interpreter lock and charge its own work to the side that sends more (the worker).
+    Forked before Django is set up; it counts what it received in shared memory."""
+
+    def __init__(self):
+        context = multiprocessing.get_context("fork")
+        self._received = context.Value("q", 0)
+        ours, theirs = context.Pipe()
+        self._process = context.Process(target=_serve, args=(self._received, theirs), daemon=True)
+        self._process.start()
+        self.port = ours.recv()
+
+    @property
+    def count(self) -> int:
+        return self._received.value
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.count < count:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return True
+
+    def shutdown(self) -> None:
+        self._process.terminate()
+        self._process.join(5)
 
 
 def _setup(tmp: Path):
@@ -151,7 +177,7 @@ def bench_upload_cost(keys, receiver, batch: int, rounds: int) -> dict:
     from environments.webhooks.services import subscription_create, subscription_update
 
     environment = Environment.objects.get(id=keys["environment_id"])
-    url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    url = f"http://127.0.0.1:{receiver.port}/hook"
     subscription, _ = subscription_create(environment=environment, url=url)
     client, data = Client(), _jpeg()
     headers = {"HTTP_AUTHORIZATION": f"Bearer {keys['server_key']}"}
@@ -220,7 +246,7 @@ def bench_throughput(keys, receiver, events: int, rounds: int, threads: int) -> 
 
     environment = Environment.objects.get(id=keys["environment_id"])
     Subscription.objects.filter(environment=environment).update(enabled=True)
-    payload, port = _sample_payload(keys), receiver.server_address[1]
+    payload, port = _sample_payload(keys), receiver.port
     ours, bare = [], []
     for _ in range(rounds):
         for _ in range(events):
@@ -253,7 +279,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="imgwire-bench-webhooks-"))
     receiver = _Receiver()
-    threading.Thread(target=receiver.serve_forever, args=(0.05,), daemon=True).start()
     try:
         keys = _setup(tmp)
         from imgwire_site.broker import start_embedded_worker, stop_embedded_worker
