@@ -27,7 +27,11 @@ def environment_create_checked(*, organization, name: str) -> Environment:
     taken = Environment.objects.filter(organization=organization, name__iexact=name).first()
     if taken is not None:
         raise EnvironmentRuleError(f"An environment named {taken.name} already exists.")
-    return environment_create(organization=organization, name=name)
+    try:
+        with transaction.atomic():
+            return environment_create(organization=organization, name=name)
+    except IntegrityError:  # made at the same moment by another request
+        raise EnvironmentRuleError(f"An environment named {name} already exists.") from None
 
 
 @transaction.atomic

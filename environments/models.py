@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class Role(models.TextChoices):
@@ -143,8 +144,13 @@ class Environment(models.Model):
                 condition=models.Q(is_default=True),
                 name="one_default_environment_per_organization",
             ),
+            # Case-insensitive, as environment_create_checked compares: "production" next
+            # to "Production" reads as the same environment. In the database so that two
+            # requests at once (SQLite has no row locks) cannot both pass the check.
             models.UniqueConstraint(
-                fields=["organization", "name"], name="environment_names_unique_per_organization"
+                Lower("name"),
+                "organization",
+                name="environment_names_unique_per_organization_ci",
             ),
         ]
 
