@@ -240,4 +240,9 @@ def invitation_accept(*, invitation: Invitation, user) -> Membership:
     existing = Membership.objects.filter(organization=invitation.organization, user=user).first()
     if existing is not None:
         return existing  # joining again never lowers (or raises) a current role
-    return membership_create(organization=invitation.organization, user=user, role=invitation.role)
+    # Invitations were checked against the plan one by one when sent; several accepted
+    # together could pass it. The organization's row lock makes concurrent joins count one
+    # after the other; a refusal rolls the claim back, so the link keeps working.
+    organization = Organization.objects.select_for_update().get(pk=invitation.organization_id)
+    check_member_limit(organization, joining=True)
+    return membership_create(organization=organization, user=user, role=invitation.role)

@@ -272,8 +272,10 @@ def check_custom_domain_allowed(organization: Organization) -> None:
         )
 
 
-def check_member_limit(organization: Organization) -> None:
-    """Before a member is invited or added: one more member must fit the plan."""
+def check_member_limit(organization: Organization, *, joining: bool = False) -> None:
+    """Before a member is invited or added (``joining``: an invitee accepting, whose seat
+    was checked at the invitation but may have been taken since): one more member must
+    fit the plan."""
     check_organization_in_good_standing(organization)
     plan = organization.billing_plan
     if plan is None or (plan.teams_enabled and plan.team_member_limit is None):
@@ -285,10 +287,16 @@ def check_member_limit(organization: Organization) -> None:
             f"The {plan.name} plan does not include teams; upgrade the plan to invite members.",
         )
     if plan.team_member_limit is not None and members >= plan.team_member_limit:
+        advice = (
+            "ask an owner to remove a member or upgrade the plan, then open this link again "
+            "(it stays valid until it expires)"
+            if joining
+            else "remove a member or upgrade the plan to invite another"
+        )
         raise Refusal(
             domain.QUOTA_EXCEEDED,
             f"This organization has {members} of the {plan.team_member_limit} team members "
-            f"of the {plan.name} plan; remove a member or upgrade the plan to invite another.",
+            f"of the {plan.name} plan; {advice}.",
         )
 
 

@@ -414,3 +414,28 @@ def test_the_same_address_may_be_invited_to_two_organizations(owner, outsider, i
     invite("new@example.com")
     invite("new@example.com", tenant=outsider)
     assert Invitation.objects.filter(email="new@example.com").count() == 2
+
+
+def test_invitations_accepted_past_the_plans_team_limit_are_refused_and_stay_usable(owner, invite):
+    from environments.models import BillingPlan
+
+    plan = BillingPlan.objects.create(name="Duo", teams_enabled=True, team_member_limit=2)
+    owner.organization.billing_plan = plan
+    owner.organization.save(update_fields=["billing_plan"])
+    # Both invitations fit when sent: the owner is the only member then.
+    tokens = {email: invite(email=email) for email in ("a@example.com", "b@example.com")}
+    for email in tokens:
+        make_user(email)
+    accept = lambda email: signed_in(  # noqa: E731
+        get_user_model().objects.get(email=email)
+    ).post(f"/accounts/invitations/{tokens[email]}/", follow=True)
+    assert b"You joined" in accept("a@example.com").content
+    refused = accept("b@example.com").content.decode()
+    assert "This organization has 2 of the 2 team members of the Duo plan" in refused
+    assert "open this link again" in refused
+    assert Membership.objects.filter(organization=owner.organization).count() == 2
+    assert Invitation.objects.pending().filter(email="b@example.com").exists()
+    plan.team_member_limit = 3
+    plan.save(update_fields=["team_member_limit"])
+    assert b"You joined" in accept("b@example.com").content
+    assert Membership.objects.filter(organization=owner.organization).count() == 3
