@@ -14,7 +14,8 @@ ran before), in the same rounds.
 Per core: the whole process is pinned to one CPU before the forkserver starts (it and its
 children inherit the pin), and throughput is files per CPU-second of this process tree
 (this process, the forkserver and every child it reaped; ``bench.common.tree_cpu_seconds``),
-so other load on the machine does not count. Wall time per file on that core is shown too.
+so other load on the machine does not count. Wall time per file on that core is shown too,
+and the minor page faults of a verification child (the lean server's ``cminflt``).
 Floor and product alternate for ``--rounds`` rounds; the medians are reported. For
 comparison, ``--before`` files also go through the command-line child
 (``python -m images.processing.sandbox_child``: a new interpreter per file, as before).
@@ -155,12 +156,26 @@ def before(paths: list[str]) -> None:
             raise SystemExit("the command-line child refused a bench file")
 
 
+def children_faults() -> int:
+    """Minor page faults of the lean forkserver's reaped children so far (cminflt)."""
+    from images.processing import forkserver
+
+    with open(f"/proc/{forkserver._current_server().process.pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[8])
+
+
 def measured(function, paths: list[str]) -> dict:
+    faults = children_faults()
     cpu, wall = tree_cpu_seconds(os.getpid()), time.perf_counter()
     function(paths)
     wall = time.perf_counter() - wall
     cpu = tree_cpu_seconds(os.getpid()) - cpu
-    return {"per_cpu_second": len(paths) / max(cpu, 1e-9), "wall_ms": wall / len(paths) * 1e3}
+    return {
+        "per_cpu_second": len(paths) / max(cpu, 1e-9),
+        "wall_ms": wall / len(paths) * 1e3,
+        # Of the lean server's children: a verification child's, for ``product`` only.
+        "child_faults": (children_faults() - faults) / len(paths),
+    }
 
 
 def bench(paths: list[str], rounds: int, before_count: int) -> dict:
@@ -213,8 +228,9 @@ def main() -> None:
     rows = [
         "| file | floor, files/CPU-s | verification, files/CPU-s | ratio | render forkserver, "
         "files/CPU-s (ratio) | new interpreter, files/CPU-s | wall ms/file on the core: "
-        "floor / verification / render forkserver / new interpreter |",
-        "|---|---|---|---|---|---|---|",
+        "floor / verification / render forkserver / new interpreter | page faults per "
+        "verification child |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, result in results.items():
         old = result.get("before")
@@ -227,7 +243,8 @@ def main() -> None:
             f"| {result['render']['per_cpu_second']:.1f} ({result['render_ratio']:.2f}) "
             f"| {old_rate} "
             f"| {result['floor']['wall_ms']:.1f} / {result['product']['wall_ms']:.1f} / "
-            f"{result['render']['wall_ms']:.1f} / {old_wall} |"
+            f"{result['render']['wall_ms']:.1f} / {old_wall} "
+            f"| {result['product']['child_faults']:,.0f} |"
         )
     print(f"CPU: {platform.processor() or platform.machine()}, pinned to CPU {cpu}; "
           f"Python {platform.python_version()}")  # fmt: skip

@@ -38,7 +38,7 @@ MAX_REQUEST = 1 << 20
 _PR_SET_PDEATHSIG = 1
 # The server never waits on a parent that does not read its reply socket.
 _DONT_BLOCK = socket.MSG_NOSIGNAL | socket.MSG_DONTWAIT
-_libc = None
+_prctl = None
 
 
 def _child(reply: socket.socket, job: bytes, server_pid: int, max_fd: int) -> None:
@@ -49,7 +49,7 @@ def _child(reply: socket.socket, job: bytes, server_pid: int, max_fd: int) -> No
     code = 0
     try:
         # Die with the server, even when it is killed with -9 (it has a single thread).
-        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != server_pid:
             os._exit(70)  # it died before the line above
         fd = reply.fileno()
@@ -195,11 +195,12 @@ def _warm_up() -> None:
 def main() -> None:
     import importlib
 
-    global _libc
+    global _prctl
     # Ctrl-C in a terminal reaches the whole process group; the server ends with its parent.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     control = socket.socket(fileno=int(sys.argv[1]))
-    _libc = ctypes.CDLL(None)
+    # Looked up here, not in every child: ctypes resolves a name on first use, in Python.
+    _prctl = ctypes.CDLL(None).prctl
     for name in PRELOAD:
         importlib.import_module(name)
     _warm_up()

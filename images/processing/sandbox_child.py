@@ -14,7 +14,6 @@ before any image library is loaded.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import json
 import os
@@ -95,7 +94,7 @@ def _load_pillow(max_pixels: int):
 
 
 def inspect(path: str, declared_mime: str, max_pixels: int) -> dict:
-    from images.processing.coverage import data_shortfall, decoded_shortfall
+    from images.processing.coverage import data_shortfall, decoded_shortfall, reduce_decode
     from images.processing.formats import ACCEPTED_PIL_FORMATS, PIL_FORMAT_TO_MIME
 
     Image = _load_pillow(max_pixels)
@@ -145,6 +144,8 @@ def inspect(path: str, declared_mime: str, max_pixels: int) -> dict:
                 image.seek(index)
             decoded += image.size[0] * image.size[1]
             headers.over_budget(decoded, max_pixels)
+            if not index:
+                reduce_decode(image, later)
             image.load()
             if not index and (short := decoded_shortfall(image, path, later)):
                 raise Refusal(short)
@@ -233,16 +234,22 @@ def _result_line(result: dict) -> str:
 # (the image's fault) from one that never got that far (the sandbox's).
 STARTED_MARK = "imgwire-sandbox: inspecting\n"
 _M_ARENA_MAX = -8  # glibc's mallopt parameter
+# Looked up at import, so that a forkserver, not every child, pays for it: ctypes builds a
+# class per library and resolves a name on first use, in Python, on pages a child would
+# otherwise copy.
+try:
+    _mallopt = ctypes.CDLL(None).mallopt
+except (OSError, AttributeError):  # not glibc
+    _mallopt = None
 
 
 def _limit_malloc_arenas() -> None:
     # What MALLOC_ARENA_MAX=2 in the environment does (the lean forkserver starts with it;
     # the render forkserver, which can run this too, does not): glibc reserves 64 MiB of
     # address space per thread arena (8 per core), which RLIMIT_AS counts; two keep the cap
-    # measuring what the decoder uses. (ctypes is imported at the top so that the
-    # forkserver, not every child, pays for it.)
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)
+    # measuring what the decoder uses.
+    if _mallopt is not None:
+        _mallopt(_M_ARENA_MAX, 2)
 
 
 def run_forked(request: dict) -> str:

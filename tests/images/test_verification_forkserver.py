@@ -2,13 +2,16 @@
 images/processing/forkserver.py), with its limits; ``run_sandboxed(fresh=True)`` of the
 render forkserver still gives a never-used child (bench/verification.py compares them)."""
 
+import io
 import subprocess
 import types
 
 import pytest
+from PIL import Image as PILImage
 
 from images.delivery.sandbox import run_sandboxed
 from images.processing import sandbox, sandbox_child
+from images.processing.coverage import data_shortfall, reduce_decode
 from images.processing.sandbox import SandboxError, inspect_image
 from tests import imagegen
 from tests.images import verification_jobs
@@ -84,3 +87,33 @@ def test_a_child_that_dies_before_inspecting_is_the_sandboxs_fault(jpeg, entry_p
     entry_point(verification_jobs.die_before_inspecting)
     with pytest.raises(SandboxError, match="before inspecting the file"):
         inspect_image(jpeg, "image/jpeg")
+
+
+def jpeg_bytes(picture, **options) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+def test_a_jpeg_is_decoded_at_an_eighth_of_its_size_for_verification():
+    # Verification needs the compressed data decoded to its end, not full-size pixels.
+    data = jpeg_bytes(PILImage.effect_noise((640, 480), 60).convert("RGB"))
+    _, later = data_shortfall("JPEG", data)
+    with PILImage.open(io.BytesIO(data)) as image:
+        reduce_decode(image, later)
+        image.load()
+        assert image.size == (80, 60)
+
+
+def test_a_flat_grey_jpeg_cut_short_and_closed_with_an_end_marker_is_refused(tmp_path):
+    # Decoded at full size, the encoder's rounding around #808080 hid libjpeg's grey padding
+    # from the check; at 1/8 every block's mean is exact, and the cut is found.
+    data = jpeg_bytes(PILImage.new("L", (1001, 777), 128))
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(data[: len(data) * 99 // 100] + b"\xff\xd9")
+    result = inspect_image(str(path), "image/jpeg")
+    assert (result.ok, result.reason) == (
+        False,
+        "the JPEG's compressed data ends before its 1001x777 frame does: the decoder filled "
+        "the rest in grey",
+    )
