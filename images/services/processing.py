@@ -157,8 +157,15 @@ def _process_claimed(image: Image) -> None:
             )
         except SandboxError:
             # The machine, not the file, is at fault: hand the image back to PENDING and let
-            # the broker retry, rather than quarantining good uploads.
-            _finish(image, status=ImageStatus.PENDING)
+            # the broker (or the reconciler, past its retries) try again, rather than
+            # quarantining good uploads. The claim's attempt is given back too: the cap is
+            # for files that kill their worker, and an outage of the sandbox longer than
+            # the cap must not turn into "interrupted N times" and drop the bytes.
+            _finish(
+                image,
+                status=ImageStatus.PENDING,
+                processing_attempts=F("processing_attempts") - 1,
+            )
             raise
         if not inspection.ok:
             image_quarantine(image, inspection.reason or "The file could not be decoded.")
