@@ -124,6 +124,12 @@ class EnvironmentQuerySet(models.QuerySet):
         return self.filter(organization__memberships__user=user)
 
 
+NAME_TAKEN = (
+    "An environment with this name already exists in the organization "
+    "(names are compared without regard to case)."
+)
+
+
 class Environment(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
@@ -151,6 +157,7 @@ class Environment(models.Model):
                 Lower("name"),
                 "organization",
                 name="environment_names_unique_per_organization_ci",
+                violation_error_message=NAME_TAKEN,
             ),
         ]
 

@@ -37,6 +37,10 @@ class Migration(migrations.Migration):
                 django.db.models.functions.text.Lower("name"),
                 models.F("organization"),
                 name="environment_names_unique_per_organization_ci",
+                violation_error_message=(
+                    "An environment with this name already exists in the organization "
+                    "(names are compared without regard to case)."
+                ),
             ),
         ),
     ]
