@@ -92,15 +92,3 @@ class LibraryFilterForm(forms.Form):
         if self.cleaned_data["folder"]:
             queryset = queryset.in_folder(self.cleaned_data["folder"])
         return queryset
-
-
-class SignedUrlForm(forms.Form):
-    """ "Copy signed URL, valid for N minutes" on the image page (at most a week)."""
-
-    minutes = forms.IntegerField(label="Valid for (minutes)", min_value=1, max_value=10080)
-    transformation = forms.CharField(
-        label="Transformation (optional)",
-        required=False,
-        max_length=1024,
-        help_text="ImageKit syntax (w-300,h-200), a preset (@thumbnail) or width=300.",
-    )

@@ -1,5 +1,5 @@
 """Dashboard pages for the library (docs/library.md): tags, folders, the private flag and
-signed URLs on the image page, and the grid's tag and folder filters.
+the image page, and the grid's tag and folder filters.
 
 Any member may do these, as any member may delete an image (images/views.py): they change
 what an image is called and who can fetch it, never who may manage the environment."""
@@ -9,8 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from images.delivery.signing import delivery_url_sign
-from images.forms import LibraryFilterForm, SignedUrlForm
+from images.forms import LibraryFilterForm
 from images.models import Image
 from images.services.library import folders_of, image_tags_update, tags_parse
 from images.services.placement import image_move, image_privacy_set
@@ -148,39 +147,3 @@ def image_privacy_view(request, image_id):
     else:
         messages.success(request, f"{image.original_filename} is public.")
     return _back(request, image_id)
-
-
-@member_view()
-@require_POST
-def image_signed_url_view(request, image_id):
-    """The image page again, showing a signed URL to copy (never put in a redirect's
-    address: it is a credential, and addresses end up in histories and logs)."""
-    from images.views_detail import image_detail  # it imports this module
-
-    image = image_or_404(request, image_id)
-    form = SignedUrlForm(request.POST)
-    status = 200
-    if form.is_valid():
-        minutes = form.cleaned_data["minutes"]
-        try:
-            request.library_signed_url = delivery_url_sign(
-                image,
-                expires_in=minutes * 60,
-                transformation=form.cleaned_data["transformation"],
-            )
-            request.library_signed_minutes = minutes
-        except Refusal as refusal:
-            messages.error(request, f"No signed URL: {refusal.message}")
-            status = 400
-    else:
-        problems = [
-            f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()
-        ]
-        messages.error(request, "No signed URL: " + "; ".join(problems))
-        status = 400
-    # The page as image_detail renders it; the include reads the result from the request.
-    response = image_detail(request, environment_id=request.environment.id, image_id=image_id)
-    if response.status_code == 200:
-        response.status_code = status
-    response["Cache-Control"] = "no-store"  # the page holds a credential
-    return response

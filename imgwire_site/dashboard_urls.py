@@ -45,11 +45,6 @@ environment_patterns = [
     path("images/<uuid:image_id>/tags/", library_views.image_tags_view, name="image-tags"),
     path("images/<uuid:image_id>/move/", library_views.image_move_view, name="image-move"),
     path("images/<uuid:image_id>/privacy/", library_views.image_privacy_view, name="image-privacy"),
-    path(
-        "images/<uuid:image_id>/signed-url/",
-        library_views.image_signed_url_view,
-        name="image-signed-url",
-    ),
     path("downloads/<uuid:job_id>/", image_views.download_page, name="download"),
     path("downloads/<uuid:job_id>/status/", image_views.download_status, name="download-status"),
     path("environments/", env_views.environment_list, name="environments"),

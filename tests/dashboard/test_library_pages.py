@@ -1,23 +1,17 @@
-"""The library in the dashboard: tags, folders, the private flag, versions and signed URLs
-(images/views_library.py, docs/library.md)."""
+"""The library in the dashboard: tags, folders, the private flag and versions
+(images/views_library.py, docs/library.md); signed URLs are the URL builder's."""
 
-import html
 import re
-import time
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from images.models import Folder, Image, ImageStatus, ImageVersion
 from images.services.library import folder_ensure, image_tags_update
-from tests import imagegen
 from tests.dashboard.conftest import signed_in
-from tests.uploads import upload
 
 pytestmark = pytest.mark.django_db
 
@@ -35,12 +29,6 @@ def page_of(environment, image) -> str:
 
 def shown_messages(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
-
-
-def signed_url_in(response) -> str:
-    found = re.search(rb'<code id="secret">([^<]+)</code>', response.content)
-    assert found, "the page shows no signed URL"
-    return html.unescape(found.group(1).decode())
 
 
 # --- the image page ------------------------------------------------------------------
@@ -166,71 +154,16 @@ def test_a_privacy_value_other_than_true_or_false_changes_nothing(owner):
     assert image.is_private is False
 
 
-def test_a_signed_url_is_shown_with_a_copy_button_and_expires_when_asked(owner):
-    image = make_image(owner.environment)
-    response = signed_in(owner.user).post(
-        page_of(owner.environment, image) + "signed-url/",
-        {"minutes": "10", "transformation": "w-300"},
-    )
-    assert response.status_code == 200
-    url = signed_url_in(response)
-    query = parse_qs(urlsplit(url).query)
-    assert url.startswith(image.cdn_url)
-    assert query["tr"] == ["w-300"]
-    assert abs(int(query["ik-t"][0]) - (time.time() + 600)) < 60
-    assert query["ik-s"]
-    assert b'id="copy"' in response.content
-    assert b"Valid for 10 minutes" in response.content
-    assert response["Cache-Control"] == "no-store"
-
-
-@pytest.mark.parametrize(
-    ("fields", "said"),
-    [
-        ({"minutes": "0"}, "greater than or equal to 1"),
-        ({"minutes": "10081"}, "less than or equal to 10080"),
-        ({"minutes": "soon"}, "whole number"),
-        ({}, "required"),
-        ({"minutes": "5", "transformation": "width=banana"}, "No signed URL"),
-        ({"minutes": "5", "transformation": "zz-9"}, "No signed URL"),
-    ],
-)
-def test_a_signed_url_request_that_cannot_be_honoured_shows_the_page_with_a_sentence(
-    owner, fields, said
-):
-    image = make_image(owner.environment)
-    response = signed_in(owner.user).post(page_of(owner.environment, image) + "signed-url/", fields)
-    assert response.status_code == 400
-    assert any(said in message for message in shown_messages(response))
-    assert b'<code id="secret">' not in response.content
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_dashboards_signed_url_serves_a_private_image_its_plain_url_does_not(
-    owner, stub_worker
-):
-    image_id = upload(owner.server, imagegen.jpeg(), "image/jpeg", "secret.jpg", is_private=True)
-    stub_worker()
-    image = Image.objects.with_environment().get(id=image_id)
-    response = signed_in(owner.user).post(
-        page_of(owner.environment, image) + "signed-url/", {"minutes": "5"}
-    )
-    cdn_path = lambda url: "/cdn/" + url.split("/cdn/", 1)[1]  # noqa: E731
-    assert APIClient().get(cdn_path(image.cdn_url)).status_code == 404
-    assert APIClient().get(cdn_path(signed_url_in(response))).status_code == 200
-
-
 # --- who may -------------------------------------------------------------------------
 
 ACTIONS = [
     ("tags/", {"add": "red"}),
     ("move/", {"folder": "/a"}),
     ("privacy/", {"is_private": "true"}),
-    ("signed-url/", {"minutes": "5"}),
 ]
 
 
-def test_a_developer_may_tag_move_hide_and_sign_as_they_may_delete(owner, developer):
+def test_a_developer_may_tag_move_and_hide_as_they_may_delete(owner, developer):
     image = make_image(owner.environment)
     client = signed_in(developer)
     for action, fields in ACTIONS:
