@@ -178,6 +178,29 @@ def _field(parameter: Parameter) -> forms.Field:
     )
 
 
+def _selects_canonical(data, fields):
+    """``data`` with each select's value in the word its choices show: a synonym the parser
+    accepts (``resizing_type=fit``, ``format=jpg``, ``progressive=yes``, written by hand in
+    the address) is applied either way, and would otherwise show as "Not set"."""
+    data = data.copy()  # a QueryDict's copy is mutable
+    for name, parameter in PARAMETERS.items():
+        widget, raw = fields[name].widget, data.get(name)
+        if not raw or not isinstance(widget, forms.Select):
+            continue
+        words = {value for value, _ in widget.choices}
+        if raw in words:
+            continue
+        try:
+            canonical = parameter.read(raw)
+        except TransformError:
+            continue  # refused: clean() says why
+        if isinstance(canonical, bool):
+            canonical = "true" if canonical else "false"
+        if canonical in words:
+            data[name] = canonical
+    return data
+
+
 class UrlBuilderForm(forms.Form):
     """The transformation of a CDN URL: a preset and one field per delivery parameter.
 
@@ -198,6 +221,8 @@ class UrlBuilderForm(forms.Form):
             self.fields[name] = _field(parameter)
         self.transform = Transform({})
         self.query = ""
+        if self.is_bound:
+            self.data = _selects_canonical(self.data, self.fields)
 
     def clean(self):
         cleaned = super().clean()

@@ -2,6 +2,7 @@
 is checked by delivery's own parser, and signs URLs of private images (POST, no-store)."""
 
 import io
+import re
 import time
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, parse_qsl, urlsplit
@@ -91,6 +92,15 @@ def test_a_valid_query_gives_the_canonical_cdn_url_and_its_preview(owner, photo)
     shown = PILImage.open(io.BytesIO(_bytes(client.get(own))))
     assert shown.size == (300, 200)
     assert APIClient().get(cdn_path(url)).status_code == 200
+
+
+def test_a_synonym_written_in_the_address_shows_as_its_word_in_the_select(owner, photo):
+    query = {"format": "jpg", "resizing_type": "fit", "progressive": "yes", "rotate": "90"}
+    page = signed_in(owner.user).get(page_of(owner.environment, photo), query)
+    text = page.content.decode()
+    for name, word in (("format", "jpeg"), ("resizing_type", "inside"), ("progressive", "true")):
+        chosen = re.search(rf'<select name="{name}".*?</select>', text, re.S).group(0)
+        assert f'<option value="{word}" selected>' in chosen, name
 
 
 def test_a_bad_value_is_a_400_naming_it_while_the_other_fields_still_apply(owner, photo):
