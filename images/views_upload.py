@@ -64,8 +64,9 @@ TYPE_NAMES = {
 
 
 def uploader_key_name(user) -> str:
-    """The name of a member's dashboard uploader keys: it is also how the page finds the
-    member's own uploads (``Image.created_by_key``)."""
+    """The name of a member's dashboard uploader keys, as the keys page shows them. The page
+    finds the member's keys and uploads by ``ApiKey.minted_for``, not by this name, so an
+    address changed since keeps them."""
     return f"Dashboard uploader ({user.email or user.username})"[:100]
 
 
@@ -138,7 +139,7 @@ def _recent_uploads(request) -> list[Image]:
     since = timezone.now() - RECENT_UPLOADS_WINDOW
     images = list(
         Image.objects.for_environment(request.environment)
-        .filter(created_by_key__name=uploader_key_name(request.user), created_at__gte=since)
+        .filter(created_by_key__minted_for=request.user, created_at__gte=since)
         .newest_first()[:RECENT_UPLOADS_SHOWN]
     )
     unfinished_for = timedelta(seconds=settings.IMGWIRE_ABANDONED_UPLOAD_SECONDS)
@@ -213,10 +214,14 @@ def _uploader_secret(request) -> str:
     # revoking at once would break uploads in progress in another tab.
     stale = timezone.now() - UPLOADER_KEY_GRACE
     for old in (
-        ApiKey.objects.for_environment(environment).active().filter(name=name, created_at__lt=stale)
+        ApiKey.objects.for_environment(environment)
+        .active()
+        .filter(minted_for=request.user, created_at__lt=stale)
     ):
         api_key_revoke(key=old)
-    _, secret = api_key_create(environment=environment, name=name, **UPLOADER_KEY_POLICY)
+    _, secret = api_key_create(
+        environment=environment, name=name, minted_for=request.user, **UPLOADER_KEY_POLICY
+    )
     request.session[UPLOADER_SESSION_KEY] = {**stored, str(environment.id): secret}
     return secret
 

@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -47,6 +48,16 @@ class ApiKey(models.Model):
     maximum_pending_uploads = models.IntegerField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The member a dashboard uploader key was minted for (images/views_upload.py), so their
+    # uploads are found by who they are, not by a name that holds their email address at
+    # the time; None for the keys people create.
+    minted_for = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -18,7 +18,7 @@ from environments.services import environment_create
 from images.models import Image, ImageStatus
 from images.views_upload import RECENT_UPLOADS_SHOWN, uploader_key_name
 from imgwire_site.dashboard_format import human_bytes, human_datetime
-from keys.models import CLIENT_KEY_DEFAULT_MAX_UPLOAD_BYTES, ApiKeyType
+from keys.models import CLIENT_KEY_DEFAULT_MAX_UPLOAD_BYTES, ApiKey, ApiKeyType
 from keys.services import api_key_create
 from tests.dashboard.conftest import signed_in
 
@@ -46,7 +46,10 @@ def _on_plan(owner, **limits) -> BillingPlan:
 
 def _uploader_key(user, environment):
     key, _ = api_key_create(
-        environment=environment, name=uploader_key_name(user), key_type=ApiKeyType.CLIENT
+        environment=environment,
+        name=uploader_key_name(user),
+        key_type=ApiKeyType.CLIENT,
+        minted_for=user,
     )
     return key
 
@@ -166,6 +169,20 @@ def test_the_list_shows_only_this_members_recent_uploads_in_this_environment(
     assert _names(content) == ["mine.png", "older.png"]
     assert _names(_page(developer, owner.environment)) == ["by-the-developer.png"]
     assert _names(_page(owner.user, staging)) == ["other-environment.png"]
+
+
+def test_the_list_keeps_a_members_uploads_after_they_change_their_email_address(owner):
+    key = _uploader_key(owner.user, owner.environment)
+    _image(owner.environment, "before.png", key)
+    owner.user.email = owner.user.username = "renamed@example.com"
+    owner.user.save()
+    assert _names(_page(owner.user, owner.environment)) == ["before.png"]
+    # And the next session's key is theirs too, whatever its name says.
+    url = f"/dashboard/{owner.environment.id}/images/upload/credentials/"
+    signed_in(owner.user).post(url, {"count": "0"})
+    newest = ApiKey.objects.for_environment(owner.environment).order_by("-created_at").first()
+    assert newest.minted_for == owner.user
+    assert newest.name == "Dashboard uploader (renamed@example.com)"
 
 
 def test_the_list_is_newest_first_and_bounded(owner):

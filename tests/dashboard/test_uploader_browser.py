@@ -137,6 +137,7 @@ def test_an_upload_still_being_verified_when_the_page_loads_is_followed_until_re
         environment=owner.environment,
         name=uploader_key_name(owner.user),
         key_type=ApiKeyType.CLIENT,
+        minted_for=owner.user,
     )
     with walking(live_server, settings, "uploader-follow") as walk:
         # Received but not verified yet: no worker runs until the page is open.
