@@ -1,5 +1,6 @@
 """Webhook state changes: subscriptions, the outbox, and recording one delivery attempt."""
 
+import functools
 import ipaddress
 import json
 import random
@@ -38,7 +39,16 @@ def _new_secret() -> str:
 
 
 def subscription_secret(subscription) -> str:
-    return decrypt(subscription.secret_ciphertext)
+    return _decrypted(subscription.secret_ciphertext)
+
+
+@functools.lru_cache(maxsize=1024)
+def _decrypted(ciphertext: str) -> str:
+    """Every delivery is signed with its subscription's secret, and Fernet's decryption
+    (HMAC check + AES) was a sixth of a delivery's CPU. Keyed by the ciphertext, so a
+    rotated secret (a new ciphertext) is never served stale; the plaintext is in this
+    process's memory for each signature anyway."""
+    return decrypt(ciphertext)
 
 
 def _validate(url: str, events, format: str) -> None:
