@@ -210,6 +210,15 @@ def check_organization_in_good_standing(organization: Organization) -> None:
         )
 
 
+def upload_limits(plan) -> dict[str, int | None]:
+    """The plan's limits on uploads, by the measure names ``upload_usage`` counts."""
+    return {
+        "pending": plan.maximum_pending_uploads,
+        "uploads": plan.upload_limit,
+        "storage": plan.storage_bytes_limit,
+    }
+
+
 def check_upload_allowed(environment, *, incoming_bytes: int | None = None) -> None:
     """Before an image record is created: standing, pending uploads, uploads per period,
     storage (with ``incoming_bytes`` when the size is declared)."""
@@ -218,11 +227,7 @@ def check_upload_allowed(environment, *, incoming_bytes: int | None = None) -> N
     plan = organization.billing_plan
     if plan is None:
         return
-    limits = {
-        "pending": plan.maximum_pending_uploads,
-        "uploads": plan.upload_limit,
-        "storage": plan.storage_bytes_limit,
-    }
+    limits = upload_limits(plan)
     measures = tuple(name for name, limit in limits.items() if limit is not None)
     if not measures:
         return

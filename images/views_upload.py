@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from environments.quotas import check_upload_allowed, quota_period_of, upload_usage
+from environments.quotas import check_upload_allowed, quota_period_of, upload_limits, upload_usage
 from images.models import Image, ImageStatus, SupportedMimeType
 from images.processing.formats import DIRECTLY_DELIVERABLE, EXTENSION_TO_MIME
 from imgwire_site.dashboard import member_view
@@ -91,11 +91,7 @@ def _plan_allowance(environment) -> list[str]:
     plan = organization.billing_plan
     if plan is None:
         return ["This organization has no plan, so nothing limits its uploads or storage."]
-    limits = {
-        "uploads": plan.upload_limit,
-        "storage": plan.storage_bytes_limit,
-        "pending": plan.maximum_pending_uploads,
-    }
+    limits = upload_limits(plan)
     limited = tuple(name for name, limit in limits.items() if limit is not None)
     if not limited:
         return [f"The {plan.name} plan sets no limit on uploads, storage or pending uploads."]

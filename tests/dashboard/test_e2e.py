@@ -19,24 +19,13 @@ from domains.services import cors_origin_create
 from environments.models import Environment
 from images.models import Image, ImageStatus
 from tests.dashboard.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.dashboard.walks import DROP_SCRIPT  # the synthetic drop on the uploader
 from tests.imagegen import jpeg, png_rgba
 from tests.uploads import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "a-long-pass-phrase"
-
-DROP_SCRIPT = """async (files) => {
-  const transfer = new DataTransfer();
-  for (const [name, type, b64] of files) {
-    const bytes = await (await fetch("data:" + type + ";base64," + b64)).blob();
-    transfer.items.add(new File([bytes], name, {type}));
-  }
-  const zone = document.getElementById("dropzone");
-  const init = {dataTransfer: transfer, bubbles: true, cancelable: true};
-  zone.dispatchEvent(new DragEvent("dragover", init));
-  zone.dispatchEvent(new DragEvent("drop", init));
-}"""
 
 
 def _sign_up(page, base: str, email: str, query: str = "") -> None:

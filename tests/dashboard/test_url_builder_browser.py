@@ -4,36 +4,24 @@ shown once loaded), Copy puts the URL on the clipboard, a bad value shows its se
 a private image's "Copy signed URL" copies a URL that delivers. Chromium is Debian's,
 launched by path (no browser download at test time)."""
 
-import os
-
 import pytest
 
 from images.models import Image
 from tests import imagegen
-from tests.dashboard.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, NO_OVERFLOW, PHONE
+from tests.dashboard.browser import DESKTOP, NO_OVERFLOW, PHONE
+from tests.dashboard.walks import walking
 from tests.uploads import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CLIPBOARD = "() => navigator.clipboard.readText()"
+CLIPBOARD_ACCESS = ["clipboard-read", "clipboard-write"]
 # The signed URL names Imgwire's public address; the page fetches its path from the server
 # under test instead.
 FETCH_PATH = """async (url) => {
   const parsed = new URL(url);
   return (await fetch(parsed.pathname + parsed.search)).status;
 }"""
-
-
-def _signed_in_page(browser, base: str, size: dict, pages: list):
-    context = browser.new_context(viewport=size, permissions=["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    pages.append(page)
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", "owner@example.com")
-    page.fill("#id_password", "pw-" + "owner" * 3)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/dashboard/**")
-    return page
 
 
 def _build_and_copy(page, base: str, image) -> None:
@@ -75,10 +63,8 @@ def _copy_signed(page, base: str, image) -> None:
 
 
 def test_the_url_builder_previews_copies_and_signs_at_desktop_and_phone_sizes(
-    live_server, owner, stub_worker
+    live_server, settings, owner, stub_worker
 ):
-    from playwright.sync_api import sync_playwright
-
     public_id = upload(owner.server, imagegen.jpeg(width=600, height=400), "image/jpeg", "p.jpg")
     private_id = upload(
         owner.server, imagegen.jpeg(width=600, height=400), "image/jpeg", "s.jpg", is_private=True
@@ -86,26 +72,10 @@ def test_the_url_builder_previews_copies_and_signs_at_desktop_and_phone_sizes(
     stub_worker()
     public = Image.objects.with_environment().get(id=public_id)
     private = Image.objects.with_environment().get(id=private_id)
-    base = live_server.url
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the ORM is read between page steps
-    pages: list = []
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    with walking(live_server, settings, "url-builder") as walk:
+        for size in (DESKTOP, PHONE):
+            page = walk.sign_in(
+                size, "owner@example.com", "pw-" + "owner" * 3, permissions=CLIPBOARD_ACCESS
             )
-            try:
-                for size in (DESKTOP, PHONE):
-                    page = _signed_in_page(browser, base, size, pages)
-                    _build_and_copy(page, base, public)
-                    _copy_signed(page, base, private)
-            except Exception:
-                ARTIFACTS.mkdir(exist_ok=True)
-                for number, page in enumerate(pages):
-                    path = ARTIFACTS / f"url-builder-{number}.png"
-                    page.screenshot(path=str(path), full_page=True)
-                raise
-            finally:
-                browser.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+            _build_and_copy(page, walk.base, public)
+            _copy_signed(page, walk.base, private)
