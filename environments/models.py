@@ -1,6 +1,9 @@
+import functools
+import operator
 import uuid
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -28,6 +31,17 @@ class EnforcementMode(models.TextChoices):
     BLOCK_ALL = "BLOCK_ALL"
 
 
+NOT_NEGATIVE = [MinValueValidator(0)]
+PLAN_LIMITS = (
+    "storage_bytes_limit",
+    "transfer_bytes_limit",
+    "upload_limit",
+    "transformations_limit",
+    "maximum_pending_uploads",
+    "team_member_limit",
+)
+
+
 class BillingPlan(models.Model):
     """Limits an organization works within. A null limit means unlimited."""
 
@@ -38,14 +52,16 @@ class BillingPlan(models.Model):
     is_default = models.BooleanField(
         default=False, help_text="New organizations are put on the default plan."
     )
-    storage_bytes_limit = models.BigIntegerField(null=True, blank=True)
-    transfer_bytes_limit = models.BigIntegerField(null=True, blank=True)
-    upload_limit = models.BigIntegerField(null=True, blank=True)
-    transformations_limit = models.BigIntegerField(null=True, blank=True)
-    maximum_pending_uploads = models.IntegerField(null=True, blank=True)
+    # Null is unlimited and 0 allows none; a negative limit means nothing, so it is refused
+    # in the admin's form (the validators) and by the database (the constraint below).
+    storage_bytes_limit = models.BigIntegerField(null=True, blank=True, validators=NOT_NEGATIVE)
+    transfer_bytes_limit = models.BigIntegerField(null=True, blank=True, validators=NOT_NEGATIVE)
+    upload_limit = models.BigIntegerField(null=True, blank=True, validators=NOT_NEGATIVE)
+    transformations_limit = models.BigIntegerField(null=True, blank=True, validators=NOT_NEGATIVE)
+    maximum_pending_uploads = models.IntegerField(null=True, blank=True, validators=NOT_NEGATIVE)
     custom_domain_enabled = models.BooleanField(default=True)
     teams_enabled = models.BooleanField(default=True)
-    team_member_limit = models.IntegerField(null=True, blank=True)
+    team_member_limit = models.IntegerField(null=True, blank=True, validators=NOT_NEGATIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -56,7 +72,18 @@ class BillingPlan(models.Model):
                 fields=["is_default"],
                 condition=models.Q(is_default=True),
                 name="one_default_billing_plan",
-            )
+            ),
+            models.CheckConstraint(
+                condition=functools.reduce(
+                    operator.and_,
+                    (
+                        models.Q(**{f"{name}__isnull": True}) | models.Q(**{f"{name}__gte": 0})
+                        for name in PLAN_LIMITS
+                    ),
+                ),
+                name="billing_plan_limits_not_negative",
+                violation_error_message="A plan's limits are 0 or more (empty: unlimited).",
+            ),
         ]
 
     def __str__(self) -> str:

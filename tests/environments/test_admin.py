@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -114,6 +114,41 @@ def test_a_plan_lists_its_limits_and_how_many_organizations_use_it(operator):
 
 
 # --- plans --------------------------------------------------------------------------------
+
+
+PLAN_FORM = {
+    "name": "Starter",
+    "description": "",
+    "priority": "1",
+    "upload_limit": "",
+    "storage_bytes_limit": "",
+    "maximum_pending_uploads": "",
+    "transformations_limit": "",
+    "transfer_bytes_limit": "",
+    "team_member_limit": "",
+    "teams_enabled": "on",
+}
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "upload_limit",
+        "storage_bytes_limit",
+        "maximum_pending_uploads",
+        "transformations_limit",
+        "transfer_bytes_limit",
+        "team_member_limit",
+    ],
+)
+def test_a_plan_limit_cannot_be_negative_in_the_admin_or_the_database(operator, field):
+    response = operator.post(f"{PLANS}add/", {**PLAN_FORM, field: "-1"})
+    assert response.status_code == 200  # the form again, with the field's error
+    assert "Ensure this value is greater than or equal to 0." in response.content.decode()
+    assert not BillingPlan.objects.filter(name="Starter").exists()
+    assert operator.post(f"{PLANS}add/", {**PLAN_FORM, field: "0"}).status_code == 302
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BillingPlan.objects.filter(name="Starter").update(**{field: -5})
 
 
 def test_an_operator_creates_a_plan_with_empty_limits_meaning_unlimited(operator):
