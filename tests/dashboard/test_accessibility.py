@@ -235,6 +235,9 @@ def _problems(page, spec: Page) -> list[str]:
         problems.append("no skip link to #content")
     if page.locator("main > #content").count() != 1:
         problems.append("the skip link's target is not the start of <main>")
+    problems += [
+        f"a table cell without its column's name on a phone: {c}" for c in page.evaluate(UNLABELLED)
+    ]
     text = page.inner_text("main")
     # Dates in one human format (2 Dec 2026, 20:45 UTC), sizes in binary units (KiB, MiB).
     problems += [f"a machine date on the page: {d}" for d in MACHINE_DATE.findall(text)]
@@ -247,6 +250,13 @@ def _problems(page, spec: Page) -> list[str]:
     return problems
 
 
+# Below 600 px a table's header row is hidden and each cell shows its data-label instead:
+# a cell with text and no label loses its meaning there (a checkbox or a preview has none).
+UNLABELLED = """() => [...document.querySelectorAll("main table")]
+  .filter((table) => table.tHead)
+  .flatMap((table) => [...table.querySelectorAll("tbody td")])
+  .filter((cell) => !cell.dataset.label && cell.colSpan === 1 && cell.textContent.trim())
+  .map((cell) => cell.textContent.trim().slice(0, 40))"""
 MACHINE_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
 DECIMAL_SIZE = re.compile(r"\b\d+(?:\.\d+)? (?:KB|MB|GB)\b")
 

@@ -55,7 +55,7 @@ def test_the_image_page_shows_the_path_tags_visibility_and_every_version(owner):
     assert "/shop/shoes/red.png" in content
     assert "?tag=summer" in content and "?tag=red" in content
     assert "Make private" in content
-    rows = re.findall(r"<td>(Version \d)", content)
+    rows = re.findall(r"<td data-label=\"Version\">(Version \d)", content)
     assert rows == ["Version 3", "Version 2", "Version 1"]
     assert re.search(r"Version 3 <span[^>]*>current</span>", content)
 
@@ -310,4 +310,4 @@ def test_the_image_page_runs_as_many_queries_with_many_versions_as_with_none(own
     with CaptureQueriesContext(connection) as many:
         response = client.get(page_of(owner.environment, image))
     assert len(none) == len(many)
-    assert response.content.count(b"<td>Version ") == 6
+    assert response.content.count(b'<td data-label="Version">Version ') == 6
