@@ -19,7 +19,12 @@ from images.models import Image, ImageDownloadJob, ImageStatus
 from images.services.deletion import image_delete, images_bulk_delete
 from images.services.downloads import download_job_create, download_url_for
 from images.services.ingest import image_discard_unreceived
-from images.views_library import IMAGES_BACK_SESSION_KEY, image_or_404, library_browse
+from images.views_library import (
+    IMAGES_BACK_SESSION_KEY,
+    image_or_404,
+    library_browse,
+    without,
+)
 from imgwire_site.dashboard import member_view
 
 PAGE_SIZE = 24
@@ -73,19 +78,15 @@ def image_list(request):
         image.unfinished = image.status == ImageStatus.PENDING and image.bytes_received_at is None
         image.removed_after = image.created_at + unfinished_for
     _remember_the_way_back(request)
-    query = request.GET.copy()
-    query.pop("page", None)
-    other_view = request.GET.copy()
-    other_view.pop("view", None)
     return render(
         request,
         "dashboard/images.html",
         {
             "form": form,
             "page": page,
-            "query": query.urlencode(),
+            "query": without(request.GET, "page"),
             "view": view,
-            "without_view": other_view.urlencode(),
+            "without_view": without(request.GET, "view"),
             "back": request.GET.urlencode(),
             "problems": problems,
             **library,

@@ -57,13 +57,14 @@ def library_browse(request, queryset):
         # The grid's other filters, carried when the library filters change.
         "library_kept": [(k, v) for k, values in kept.lists() for v in values],
         # Links into folders keep every other filter, the tag included.
-        "library_folder_query": _without(request.GET, "folder", "page"),
-        "library_tag_query": _without(request.GET, "tag", "page"),
+        "library_folder_query": without(request.GET, "folder", "page"),
+        "library_tag_query": without(request.GET, "tag", "page"),
     }
     return queryset, context, problems
 
 
-def _without(query, *names) -> str:
+def without(query, *names) -> str:
+    """``query`` (a QueryDict) encoded without ``names``: a link that changes only them."""
     kept = query.copy()
     for name in names:
         kept.pop(name, None)

@@ -6,9 +6,9 @@ def rename_case_duplicates(apps, schema_editor):
     """Names that differ only by case could coexist before this constraint (two requests at
     once): the later ones get " (2)", " (3)"… so the constraint can be added."""
     Environment = apps.get_model("environments", "Environment")
-    seen: dict[tuple, set[str]] = {}
+    taken_by_organization: dict = {}
     for environment in Environment.objects.order_by("organization_id", "created_at", "id"):
-        taken = seen.setdefault((environment.organization_id,), set())
+        taken = taken_by_organization.setdefault(environment.organization_id, set())
         name, n = environment.name, 2
         while name.lower() in taken:
             suffix = f" ({n})"

@@ -15,19 +15,12 @@ def bytes_filter(value) -> str:
 
 
 @register.filter
-def when(value):
+def when(value, precision: str = ""):
+    """``{{ at|when }}``; ``{{ at|when:"seconds" }}`` where seconds tell events apart."""
     if not value:
         return ""
-    return format_html('<time datetime="{}">{}</time>', value.isoformat(), human_datetime(value))
-
-
-@register.filter
-def when_seconds(value):
-    if not value:
-        return ""
-    return format_html(
-        '<time datetime="{}">{}</time>', value.isoformat(), human_datetime(value, seconds=True)
-    )
+    text = human_datetime(value, seconds=precision == "seconds")
+    return format_html('<time datetime="{}">{}</time>', value.isoformat(), text)
 
 
 @register.filter

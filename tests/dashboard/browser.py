@@ -15,4 +15,6 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# A context whose pages may read what a Copy button put on the clipboard.
+CLIPBOARD_ACCESS = ["clipboard-read", "clipboard-write"]
 NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"

@@ -6,14 +6,13 @@ list as it was left."""
 import pytest
 
 from images.models import ImageDownloadJob
-from tests.dashboard.browser import DESKTOP, PHONE
+from tests.dashboard.browser import CLIPBOARD_ACCESS, DESKTOP, PHONE
 from tests.dashboard.test_images import make_image
 from tests.dashboard.walks import assert_fits, walking
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BOTH_SIZES = pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
-CLIPBOARD = ["clipboard-read", "clipboard-write"]
 
 
 @BOTH_SIZES
@@ -51,7 +50,9 @@ def test_copy_url_puts_the_images_cdn_url_on_the_clipboard_and_back_returns_to_t
 ):
     image = make_image(owner.environment, name="harbour.png", size_bytes=9, is_private=True)
     with walking(live_server, settings, f"list-copy-{size['width']}") as walk:
-        page = walk.sign_in(size, "owner@example.com", "pw-" + "owner" * 3, permissions=CLIPBOARD)
+        page = walk.sign_in(
+            size, "owner@example.com", "pw-" + "owner" * 3, permissions=CLIPBOARD_ACCESS
+        )
         listing = f"{walk.base}/dashboard/{owner.environment.id}/images/?view=list&sort=oldest"
         page.goto(listing)
         page.click("button[aria-label='Copy URL of harbour.png']")

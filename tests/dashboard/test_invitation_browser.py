@@ -3,29 +3,22 @@ closed, at desktop (1440x900) and phone (390x844) sizes: the owner copies the li
 team page, the newcomer follows it, creates an account from it and lands in the
 organization. Chromium is Debian's, launched by path (no browser download at test time)."""
 
-import os
-
 import pytest
 
 from environments.models import Membership, Role
-from tests.dashboard.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, NO_OVERFLOW, PHONE
+from tests.dashboard.browser import CLIPBOARD_ACCESS, DESKTOP, NO_OVERFLOW, PHONE
+from tests.dashboard.walks import walking
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "a-long-pass-phrase"
 
 
-def _owner_invites(browser, base, environment_url, pages, email: str) -> str:
+def _owner_invites(walk, environment_url: str, email: str) -> str:
     """Sign in as the owner, invite ``email`` and copy its link with the Copy button."""
-    context = browser.new_context(
-        viewport=DESKTOP, permissions=["clipboard-read", "clipboard-write"]
+    page = walk.sign_in(
+        DESKTOP, "owner@example.com", "pw-" + "owner" * 3, permissions=CLIPBOARD_ACCESS
     )
-    page = context.new_page()
-    pages.append(page)
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", "owner@example.com")
-    page.fill("#id_password", "pw-" + "owner" * 3)
-    page.click("main button[type=submit]")
     page.wait_for_url(environment_url)
     page.click("nav.sections >> text=Team")
     page.fill("#id_email", email)
@@ -38,14 +31,13 @@ def _owner_invites(browser, base, environment_url, pages, email: str) -> str:
     row.locator("text=Copied.").wait_for()
     link = page.evaluate("navigator.clipboard.readText()")
     assert link == row.locator("input.invitation-link").input_value()
-    context.close()
-    pages.remove(page)
+    page.context.close()
+    walk.pages.remove(page)
     return link
 
 
-def _newcomer_joins(browser, pages, link: str, email: str, size: dict, environment_url: str):
-    page = browser.new_context(viewport=size).new_page()
-    pages.append(page)
+def _newcomer_joins(walk, link: str, email: str, size: dict, environment_url: str):
+    page = walk.page(size)
     page.goto(link)
     assert "Join owner" in page.inner_text("main h1")
     assert page.evaluate(NO_OVERFLOW), "the invitation page overflows"
@@ -65,21 +57,21 @@ def _newcomer_joins(browser, pages, link: str, email: str, size: dict, environme
     assert "This invitation was already used" in page.inner_text("main h1")
 
 
-def _walk(browser, base, pages, settings, owner) -> None:
+def _walk(walk, settings, owner) -> None:
+    base = walk.base
     environment_url = f"{base}/dashboard/{owner.environment.id}/"
     for public_signup in (True, False):
         settings.IMGWIRE_PUBLIC_SIGNUP = public_signup
         for size in (DESKTOP, PHONE):
             email = f"new-{public_signup}-{size['width']}@example.com".lower()
-            link = _owner_invites(browser, base, environment_url, pages, email)
+            link = _owner_invites(walk, environment_url, email)
             assert link.startswith(f"{base}/accounts/invitations/")
-            _newcomer_joins(browser, pages, link, email, size, environment_url)
+            _newcomer_joins(walk, link, email, size, environment_url)
             membership = Membership.objects.get(user__email=email)
             assert membership.organization_id == owner.organization.id
             assert membership.role == Role.DEVELOPER
     # Closed means closed for everyone else.
-    stranger = browser.new_context(viewport=PHONE).new_page()
-    pages.append(stranger)
+    stranger = walk.page(PHONE)
     stranger.goto(f"{base}/accounts/signup/")
     assert "Sign-up is closed" in stranger.inner_text("main h1")
 
@@ -87,25 +79,5 @@ def _walk(browser, base, pages, settings, owner) -> None:
 def test_a_brand_new_person_joins_through_an_invitation_with_sign_up_open_and_closed(
     live_server, settings, owner
 ):
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the ORM is read between page steps
-    settings.IMGWIRE_PUBLIC_URL = live_server.url  # the links on the team page and in mail
-    pages: list = []
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                _walk(browser, live_server.url, pages, settings, owner)
-            except Exception:
-                ARTIFACTS.mkdir(exist_ok=True)
-                for number, page in enumerate(pages):
-                    shot = ARTIFACTS / f"invitation-{number}.png"
-                    page.screenshot(path=str(shot), full_page=True)
-                raise
-            finally:
-                browser.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    with walking(live_server, settings, "invitation") as walk:
+        _walk(walk, settings, owner)

@@ -8,14 +8,13 @@ import pytest
 
 from images.models import Image
 from tests import imagegen
-from tests.dashboard.browser import DESKTOP, NO_OVERFLOW, PHONE
+from tests.dashboard.browser import CLIPBOARD_ACCESS, DESKTOP, NO_OVERFLOW, PHONE
 from tests.dashboard.walks import walking
 from tests.uploads import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CLIPBOARD = "() => navigator.clipboard.readText()"
-CLIPBOARD_ACCESS = ["clipboard-read", "clipboard-write"]
 # The signed URL names Imgwire's public address; the page fetches its path from the server
 # under test instead.
 FETCH_PATH = """async (url) => {
