@@ -119,6 +119,11 @@ def start_embedded_worker() -> dramatiq.Worker | None:
     return _embedded_worker
 
 
+def embedded_webhook_worker() -> dramatiq.Worker | None:
+    """The embedded worker of the webhooks queue, if started (a benchmark pauses it)."""
+    return _embedded_webhook_worker
+
+
 def stop_embedded_worker() -> None:
     """Stop both embedded workers (a benchmark or a test that started them)."""
     global _embedded_worker, _embedded_webhook_worker
