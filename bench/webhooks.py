@@ -7,9 +7,14 @@ Two ratios, each against a peer measured in the same run (the machines are noisy
    outbox rows) and delivered by the worker (claim, sign, POST through the SSRF-safe
    sender, record the attempt), against a bare loop POSTing the same body with the same
    headers to the same loopback receiver (a new connection each, as the sender makes).
-   The events are committed first; the clock runs from the worker's start until the
-   receiver has them all. The worker has as many threads as the bare loop has senders
-   (``--threads``, 2: the embedded default). Aim ≥ 0.5.
+   The events are committed first, then the worker starts; both sides are timed at the
+   receiver, from the first arrival to the last (one clock for every sender, whatever
+   each needs to start). The embedded shape: a worker of ``--threads`` threads (2, the
+   embedded default) in this process against as many bare sender threads. The
+   production shape (``--broker-url redis://127.0.0.1:6379/N``, throughput only):
+   ``dramatiq imgwire_site.worker --queues <webhooks>`` with ``--processes`` processes
+   of one thread on the real broker, against as many forked bare sender processes.
+   Aim ≥ 0.5.
 2. The cost a subscription adds to ``standard_upload`` + PUT + processing to READY:
    batches of uploads with the environment's subscription disabled and enabled,
    interleaved. Aim ≤ 1.1x. Two readings, both printed:
@@ -44,11 +49,16 @@ import time
 from contextlib import redirect_stdout
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script
 
-from bench.common import database_url_from_env, tree_cpu_seconds  # noqa: E402
+from bench.common import (  # noqa: E402
+    LOOPBACK_DB_HOSTS,
+    database_url_from_env,
+    tree_cpu_seconds,
+)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -60,14 +70,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
-        with self.server.received.get_lock():
-            self.server.received.value += 1
+        received, wanted, times = self.server.received, self.server.wanted, self.server.times
+        with received.get_lock():
+            received.value += 1
+            now = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process
+            if received.value == 1:
+                times[0] = now
+            times[1] = now
+            if received.value >= wanted.value:
+                self.server.reached.set()
 
 
-def _serve(received, ready) -> None:
+def _serve(received, wanted, times, reached, ready) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
-    server.received = received
+    server.received, server.wanted, server.times = received, wanted, times
+    server.reached = reached
     ready.send(server.server_address[1])
     server.serve_forever(0.05)
 
@@ -76,13 +94,22 @@ class _Receiver:
     """A threaded HTTP receiver on 127.0.0.1 in a process of its own, as a subscriber's
     server is: in the bench's process it would compete with the worker for the
     interpreter lock and charge its own work to the side that sends more (the worker).
-    Forked before Django is set up; it counts what it received in shared memory."""
+    Forked before Django is set up; it counts what it received in shared memory and sets
+    an event when the count reaches what the bench waits for, so the waiting thread sleeps
+    instead of polling (a poll every millisecond would take the interpreter lock from the
+    worker under test, and the bare loop's timing has no such observer)."""
 
     def __init__(self):
         context = multiprocessing.get_context("fork")
-        self._received = context.Value("q", 0)
+        self._received, self._wanted = context.Value("q", 0), context.Value("q", 0)
+        self._times = context.Array("d", 2)  # first and last arrival since reset()
+        self._reached = context.Event()
         ours, theirs = context.Pipe()
-        self._process = context.Process(target=_serve, args=(self._received, theirs), daemon=True)
+        self._process = context.Process(
+            target=_serve,
+            args=(self._received, self._wanted, self._times, self._reached, theirs),
+            daemon=True,
+        )
         self._process.start()
         self.port = ours.recv()
 
@@ -95,20 +122,31 @@ class _Receiver:
     def count(self) -> int:
         return self._received.value
 
+    def reset(self) -> None:
+        with self._received.get_lock():
+            self._received.value = 0
+
+    def rate(self) -> float:
+        """Requests per second between the first and the last arrival since reset(): the
+        same clock, at the receiver, for every sender, whatever each needs to start."""
+        with self._received.get_lock():
+            count, (first, last) = self._received.value, self._times[:]
+        return (count - 1) / (last - first)
+
     def wait_for(self, count: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while self.count < count:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.001)
-        return True
+        with self._received.get_lock():  # the handler sets the event under the same lock
+            self._reached.clear()
+            self._wanted.value = count
+            if self._received.value >= count:
+                return True
+        return self._reached.wait(timeout)
 
     def shutdown(self) -> None:
         self._process.terminate()
         self._process.join(5)
 
 
-def _setup(tmp: Path):
+def _setup(tmp: Path, broker_url: str = ""):
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "imgwire_site.settings",
@@ -128,6 +166,10 @@ def _setup(tmp: Path):
     database_url = database_url_from_env()  # loopback only; SQLite in the temp dir if unset
     if database_url:
         os.environ["DATABASE_URL"] = database_url
+    if broker_url:
+        if (urlsplit(broker_url).hostname or "") not in LOOPBACK_DB_HOSTS:
+            raise SystemExit("--broker-url must point at localhost/127.0.0.1 (loopback only)")
+        os.environ["IMGWIRE_BROKER_URL"] = broker_url
     import django
 
     django.setup()
@@ -233,14 +275,31 @@ def bench_upload_cost(keys, receiver, batch: int, rounds: int) -> dict:
 
 
 def _sample_payload(keys) -> dict:
+    """An ImageSchema: of a READY image, or of an upload created for the purpose (the
+    production shape runs no processing)."""
+    from django.test import Client
+
     from images.models import Image
     from images.serializers import ImageSerializer
 
-    return dict(ImageSerializer(Image.objects.filter(status="READY").first()).data)
+    image = Image.objects.filter(status="READY").first()
+    if image is None:
+        created = (
+            Client()
+            .post(
+                "/api/v1/images/standard_upload",
+                {"file_name": "sample.jpg", "mime_type": "image/jpeg", "content_length": 1000},
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {keys['server_key']}",
+            )
+            .json()
+        )
+        image = Image.objects.get(id=created["image"]["id"])
+    return dict(ImageSerializer(image).data)
 
 
-def _bare_posts(port: int, body: bytes, headers: dict, count: int, threads: int) -> float:
-    """``count`` POSTs from ``threads`` senders, a new connection each; returns seconds."""
+def _bare_posts(port: int, body: bytes, headers: dict, count: int, threads: int) -> None:
+    """``count`` POSTs from ``threads`` senders in this process, a new connection each."""
     import http.client
 
     def sender(n: int) -> None:
@@ -255,50 +314,116 @@ def _bare_posts(port: int, body: bytes, headers: dict, count: int, threads: int)
             connection.getresponse().read()
             connection.close()
 
-    shares = [count // threads + (i < count % threads) for i in range(threads)]
-    started = time.perf_counter()
-    senders = [threading.Thread(target=sender, args=(n,)) for n in shares]
+    senders = [threading.Thread(target=sender, args=(n,)) for n in _shares(count, threads)]
     for thread in senders:
         thread.start()
     for thread in senders:
         thread.join()
-    return time.perf_counter() - started
 
 
-def bench_throughput(keys, receiver, events: int, rounds: int, threads: int) -> dict:
-    """From commit: the events are committed (their messages queued) first, then a worker
-    with ``threads`` threads starts and the clock runs until the receiver has them all."""
-    import dramatiq
+def _shares(count: int, parts: int) -> list[int]:
+    return [count // parts + (i < count % parts) for i in range(parts)]
+
+
+def _bare_rate(receiver, request, count: int, processes: int, threads: int) -> float:
+    """The bare loop: ``threads`` senders in this process, or in each of ``processes``
+    forked ones (the production shape's peer). Timed at the receiver."""
+    body, headers = request
+    receiver.reset()
+    if not processes:
+        _bare_posts(receiver.port, body, headers, count, threads)
+    else:
+        context = multiprocessing.get_context("fork")
+        senders = [
+            context.Process(target=_bare_posts, args=(receiver.port, body, headers, n, threads))
+            for n in _shares(count, processes)
+        ]
+        for process in senders:
+            process.start()
+        for process in senders:
+            process.join()
+    if not receiver.wait_for(count, 60):
+        raise SystemExit("the bare loop's requests did not all arrive")
+    return receiver.rate()
+
+
+def _record_events(keys, receiver, events: int):
+    """``events`` image.ready events, each in its own transaction (their messages queued),
+    for the environment's one subscription (created here if the upload measure did not);
+    returns the signed request of the last one, for the bare loop to send."""
     from django.db import transaction
     from django.utils import timezone
 
     from environments.models import Environment
     from environments.webhooks.models import Delivery, Subscription
-    from environments.webhooks.services import webhook_event_record
+    from environments.webhooks.services import subscription_create, webhook_event_record
     from environments.webhooks.signing import signed_request
-    from imgwire_site.broker import broker, stop_worker
 
     environment = Environment.objects.get(id=keys["environment_id"])
+    if not Subscription.objects.filter(environment=environment).exists():
+        subscription_create(environment=environment, url=f"http://127.0.0.1:{receiver.port}/hook")
     Subscription.objects.filter(environment=environment).update(enabled=True)
-    payload, port = _sample_payload(keys), receiver.port
+    payload = _sample_payload(keys)
+    for _ in range(events):
+        with transaction.atomic():
+            webhook_event_record(environment=environment, type="image.ready", payload=payload)
+    delivery = Delivery.objects.select_related("event", "subscription").last()
+    return signed_request(delivery, timezone.now())
+
+
+def bench_throughput(keys, receiver, events: int, rounds: int, threads: int) -> dict:
+    """The embedded shape: the events are committed (their messages queued) first, then a
+    worker with ``threads`` threads starts in this process, against ``threads`` bare
+    senders in this process. Both timed at the receiver, first arrival to last."""
+    import dramatiq
+
+    from imgwire_site.broker import broker, stop_worker
+
     ours, bare = [], []
     for _ in range(rounds):
-        for _ in range(events):
-            with transaction.atomic():
-                webhook_event_record(environment=environment, type="image.ready", payload=payload)
-        before = receiver.count
-        started = time.perf_counter()
+        request = _record_events(keys, receiver, events)
+        receiver.reset()
         worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=20)
         worker.start()
         try:
-            if not receiver.wait_for(before + events, 120):
+            if not receiver.wait_for(events, 120):
                 raise SystemExit("events did not reach the receiver in time")
-            ours.append(events / (time.perf_counter() - started))
+            ours.append(receiver.rate())
         finally:
             stop_worker(worker)
-        delivery = Delivery.objects.select_related("event", "subscription").last()
-        body, headers = signed_request(delivery, timezone.now())
-        bare.append(events / _bare_posts(port, body, headers, events, threads))
+        bare.append(_bare_rate(receiver, request, events, 0, threads))
+    ours_rate, bare_rate = statistics.median(ours), statistics.median(bare)
+    return {"ours": ours_rate, "bare": bare_rate, "ratio": ours_rate / bare_rate}
+
+
+def bench_throughput_processes(keys, receiver, events: int, rounds: int, processes: int) -> dict:
+    """The production shape (docs/webhooks.md): the events are committed with their
+    messages in the real broker, then ``dramatiq imgwire_site.worker --queues <webhooks>``
+    with ``processes`` processes of one thread each delivers them, against ``processes``
+    forked bare senders. Timed at the receiver, so the workers' start-up is not counted."""
+    import signal
+    import subprocess
+
+    from environments.webhooks.tasks import WEBHOOKS_QUEUE
+    from imgwire_site.broker import broker
+
+    broker.flush_all()
+    dramatiq_bin = Path(sys.executable).parent / "dramatiq"
+    argv = [str(dramatiq_bin), "imgwire_site.worker", "--queues", WEBHOOKS_QUEUE]
+    argv += ["--processes", str(processes), "--threads", "1"]
+    ours, bare = [], []
+    for _ in range(rounds):
+        request = _record_events(keys, receiver, events)
+        receiver.reset()
+        workers = subprocess.Popen(argv, cwd=ROOT, env=dict(os.environ), start_new_session=True)
+        try:
+            if not receiver.wait_for(events, 120):
+                raise SystemExit("events did not reach the receiver in time")
+            ours.append(receiver.rate())
+        finally:
+            os.killpg(workers.pid, signal.SIGTERM)
+            workers.wait(30)
+        bare.append(_bare_rate(receiver, request, events, processes, 1))
     ours_rate, bare_rate = statistics.median(ours), statistics.median(bare)
     return {"ours": ours_rate, "bare": bare_rate, "ratio": ours_rate / bare_rate}
 
@@ -309,30 +434,51 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="worker threads = senders")
+    parser.add_argument(
+        "--broker-url",
+        default="",
+        help="the production shape: throughput only, through this loopback Redis or "
+        "RabbitMQ, with --processes worker processes (1 thread each) against as many "
+        "bare sender processes",
+    )
+    parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="imgwire-bench-webhooks-"))
     receiver = _Receiver()
+    cost = None
     try:
-        keys = _setup(tmp)
-        from imgwire_site.broker import start_embedded_worker, stop_embedded_worker
+        keys = _setup(tmp, args.broker_url)
+        if args.broker_url:
+            rate = bench_throughput_processes(
+                keys, receiver, args.events, args.rounds, args.processes
+            )
+        else:
+            from imgwire_site.broker import start_embedded_worker, stop_embedded_worker
 
-        start_embedded_worker()
-        try:
-            cost = bench_upload_cost(keys, receiver, args.batch, args.rounds)
-        finally:
-            stop_embedded_worker()
-        rate = bench_throughput(keys, receiver, args.events, args.rounds, args.threads)
+            start_embedded_worker()
+            try:
+                cost = bench_upload_cost(keys, receiver, args.batch, args.rounds)
+            finally:
+                stop_embedded_worker()
+            rate = bench_throughput(keys, receiver, args.events, args.rounds, args.threads)
     finally:
         receiver.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
     if args.markdown:
+        shape = (
+            f"{args.processes} worker processes x 1 thread vs {args.processes} sender processes"
+            if args.broker_url
+            else f"{args.threads} worker threads vs {args.threads} sender threads"
+        )
         print("| measure | Imgwire | peer | ratio | aim |")
         print("|---|---|---|---|---|")
         print(
-            f"| events, commit → receiver (per s) | {rate['ours']:.0f} | "
+            f"| events, commit → receiver (per s; {shape}) | {rate['ours']:.0f} | "
             f"{rate['bare']:.0f} (bare POST loop) | **{rate['ratio']:.2f}** | ≥ 0.5 |"
         )
+        if cost is None:
+            return 0
         print(
             f"| standard_upload + PUT + READY (ms per image), deliveries held | "
             f"{cost['held_ms']:.1f} (subscribed) | {cost['without_ms']:.1f} (no subscription) | "
