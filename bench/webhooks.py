@@ -432,7 +432,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--batch", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2, help="worker threads = senders")
     parser.add_argument(
         "--broker-url",
