@@ -59,7 +59,21 @@ def _make_broker() -> dramatiq.Broker:
 
         broker = RabbitmqBroker(url=url)
     broker.add_middleware(DjangoDbConnections())
+    broker.logger.addFilter(_one_worker_middleware_per_worker)
     return broker
+
+
+def _one_worker_middleware_per_worker(record: logging.LogRecord) -> bool:
+    """Drop the broker's "adding a middleware of the same type twice" warning when the
+    middleware is a worker's own: every Worker registers one on start, so two workers on
+    one broker (the embedded default's image and webhook workers) print it at every start,
+    although each only adds consumers for its own queues (dramatiq allows duplicates)."""
+    args = record.args if isinstance(record.args, tuple) else ()
+    return not (
+        str(record.msg).startswith("You're adding a middleware of the same type twice")
+        and args
+        and type(args[0]).__name__ == "_WorkerMiddleware"
+    )
 
 
 broker = _make_broker()
