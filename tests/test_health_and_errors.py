@@ -72,3 +72,32 @@ def test_bulk_delete_refuses_an_empty_list_and_more_than_1000_ids(owner):
     bad = owner.server.post("/api/v1/images/bulk_delete", {"image_ids": ["x"]}, format="json")
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["body", "image_ids", 0]
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_an_api_path_missing_its_trailing_slash_answers_308_in_the_error_shape(owner, method):
+    response = getattr(owner.server, method)("/api/v1/images?limit=5")
+    assert response.status_code == 308
+    assert response["Location"] == "/api/v1/images/?limit=5"
+    assert response.json() == {
+        "detail": "This endpoint is /api/v1/images/ (with a trailing slash).",
+        "error_type": "ResourceNotFoundError",
+    }
+
+
+def test_a_client_following_the_308_gets_the_list_its_request_asked_for(owner):
+    response = owner.server.get("/api/v1/images?limit=5", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain == [("/api/v1/images/?limit=5", 308)]
+
+
+def test_an_unknown_api_path_still_answers_404_rather_than_a_redirect(owner):
+    response = owner.server.post("/api/v1/no_such_thing", {}, format="json")
+    assert response.status_code == 404
+    assert response.json()["error_type"] == "ResourceNotFoundError"
+
+
+def test_a_dashboard_path_missing_its_slash_keeps_djangos_301(client):
+    response = client.get("/dashboard")
+    assert response.status_code == 301
+    assert response["Location"] == "/dashboard/"

@@ -5,8 +5,13 @@ session middleware looks up the Cookie's session id, DRF's authentication the
 Authorization header's key, the sign-in view the posted username.
 """
 
+import json
+
 from django.core.exceptions import BadRequest
 from django.http import JsonResponse
+from django.http.response import HttpResponseRedirectBase
+from django.middleware import common
+from django.utils.http import escape_leading_slashes
 from django.views import defaults
 
 from imgwire_site.api.text import form_problems, header_problems, query_problems
@@ -49,3 +54,31 @@ class RequestTextMiddleware:
         if api:
             return JsonResponse({"detail": problems}, status=422)
         return defaults.bad_request(request, BadRequest(problems[0]["msg"]))
+
+
+class CommonMiddleware(common.CommonMiddleware):
+    """Django's, except that a Resource API path missing its trailing slash answers 308
+    with the API's error shape instead of an empty 301 page: 308 keeps the method and the
+    body (clients may turn a POST that meets a 301 into a GET), and the body says where
+    the endpoint is. Elsewhere (the dashboard, the admin) Django's 301 stands."""
+
+    def process_response(self, request, response):
+        if (
+            response.status_code == 404
+            and request.path_info.startswith(API_PATH_PREFIX)
+            and self.should_redirect_with_slash(request)
+        ):
+            # Not get_full_path_with_slash(): under DEBUG it raises for a POST.
+            location = escape_leading_slashes(request.get_full_path(force_append_slash=True))
+            body = {
+                "detail": f"This endpoint is {request.path}/ (with a trailing slash).",
+                "error_type": "ResourceNotFoundError",
+            }
+            return _PermanentRedirectKeepingMethod(
+                location, content=json.dumps(body), content_type="application/json"
+            )
+        return super().process_response(request, response)
+
+
+class _PermanentRedirectKeepingMethod(HttpResponseRedirectBase):
+    status_code = 308
