@@ -68,23 +68,51 @@ def limit_resources(memory_bytes: int, cpu_seconds: int) -> None:
         resource.setrlimit(kind, (soft, hard))
 
 
+# The libraries _load_pillow imports, once per process. A child forked from a forkserver
+# finds them here (the server's warm-up loaded them): importing them again, even from
+# sys.modules, and registering the HEIF opener again cost every child ~50 more
+# copy-on-write faults and ~0.1 ms (of a 200 KB JPEG's ~5.5 ms of CPU).
+_pillow: tuple | None = None
+_HEIF_OPTIONS = {
+    "decode_threads": DECODER_THREADS, "thumbnails": False, "depth_images": False,
+    "aux_images": False,
+}  # fmt: skip
+
+
+def _heif_registered(pillow_heif, image_module) -> bool:
+    """Whether pillow_heif's opener is registered with _HEIF_OPTIONS already (by the
+    forkserver, before it forked this child); other code in the process may have registered
+    it with its own options."""
+    options = pillow_heif.options
+    opener = image_module.OPEN.get(pillow_heif.HeifImageFile.format)
+    current = {
+        "decode_threads": options.DECODE_THREADS, "thumbnails": options.THUMBNAILS,
+        "depth_images": options.DEPTH_IMAGES, "aux_images": options.AUX_IMAGES,
+    }  # fmt: skip
+    registered = opener is not None and opener[0] is pillow_heif.HeifImageFile
+    return registered and current == _HEIF_OPTIONS
+
+
 def _load_pillow(max_pixels: int):
+    global _pillow
     from images.processing.limits import apply_pixel_limit
 
-    try:
-        import pillow_heif
-        import pillow_jxl  # noqa: F401  (registers the JXL opener)
-        from PIL import AvifImagePlugin, Image, ImageFile
-        from pillow_jxl import JpegXLImagePlugin
-    except ImportError as exc:
-        # Under a small RLIMIT_AS the dynamic loader fails to map a library's segments.
-        if looks_like_memory(str(exc)):
-            raise MemoryError(str(exc)) from exc
-        raise SandboxFault(f"an image library is missing from the sandbox: {exc}") from exc
+    if _pillow is None:
+        try:
+            import pillow_heif
+            import pillow_jxl  # noqa: F401  (registers the JXL opener)
+            from PIL import AvifImagePlugin, Image, ImageFile
+            from pillow_jxl import JpegXLImagePlugin
+        except ImportError as exc:
+            # Under a small RLIMIT_AS the dynamic loader fails to map a library's segments.
+            if looks_like_memory(str(exc)):
+                raise MemoryError(str(exc)) from exc
+            raise SandboxFault(f"an image library is missing from the sandbox: {exc}") from exc
+        _pillow = (pillow_heif, AvifImagePlugin, Image, ImageFile, JpegXLImagePlugin)
+    pillow_heif, AvifImagePlugin, Image, ImageFile, JpegXLImagePlugin = _pillow
 
-    pillow_heif.register_heif_opener(
-        decode_threads=DECODER_THREADS, thumbnails=False, depth_images=False, aux_images=False
-    )
+    if not _heif_registered(pillow_heif, Image):
+        pillow_heif.register_heif_opener(**_HEIF_OPTIONS)
     AvifImagePlugin.DEFAULT_MAX_THREADS = DECODER_THREADS
     JpegXLImagePlugin.DECODE_THREADS = DECODER_THREADS
     ImageFile.LOAD_TRUNCATED_IMAGES = False
