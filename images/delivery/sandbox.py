@@ -27,9 +27,14 @@ from multiprocessing import spawn
 from images.processing.limits import apply_pixel_limit
 
 MAIN_PATH_VARIABLE = "IMGWIRE_RENDER_MAIN_PATH"  # read by forkserver_ready
+# Every plugin an accepted format opens with (images/processing/forkserver_server.py says
+# why: one missing makes Image.open import all of Pillow's plugins in the child).
 PRELOAD = [
     "PIL.Image",
     "PIL.JpegImagePlugin",
+    "PIL.MpoImagePlugin",
+    "PIL.BmpImagePlugin",
+    "PIL.IcoImagePlugin",
     "PIL.PngImagePlugin",
     "PIL.WebPImagePlugin",
     "PIL.GifImagePlugin",
