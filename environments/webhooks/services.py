@@ -52,7 +52,13 @@ def _decrypted(ciphertext: str) -> str:
 
 
 def _validate(url: str, events, format: str) -> None:
-    from images.remote.addresses import UrlError, is_blocked, parse_legacy_ipv4, parse_url
+    from images.remote.addresses import (
+        UrlError,
+        fixed_address,
+        is_blocked,
+        parse_legacy_ipv4,
+        parse_url,
+    )
 
     from .events import SUBSCRIBABLE_TYPES
 
@@ -71,15 +77,18 @@ def _validate(url: str, events, format: str) -> None:
             "sets IMGWIRE_WEBHOOK_ALLOW_HTTP).",
             field="url",
         )
+    named = fixed_address(target.host)
     try:
         literal = ipaddress.ip_address(target.host)
     except ValueError:  # a name (its addresses are checked at every attempt) or 0x7f.1
-        literal = parse_legacy_ipv4(target.host)
+        literal = named or parse_legacy_ipv4(target.host)
     if literal is not None and is_blocked(literal, settings.IMGWIRE_WEBHOOK_ALLOWED_NETWORKS):
+        where = f"{target.host} always means {literal}, " if named else ""
         raise Refusal(
             INVALID_VALUE,
-            "url points at a private, loopback or metadata address; webhooks go to public "
-            "addresses only.",
+            f"url points at a private, loopback or metadata address ({where}which Imgwire "
+            "never calls); webhooks go to public addresses only. To receive them on your "
+            "own machine, expose its port through a public tunnel.",
             field="url",
         )
     if not isinstance(events, list) or not all(isinstance(e, str) for e in events):

@@ -277,6 +277,26 @@ class UnresolvableHost(LookupError):
     """The resolver has no address for the host."""
 
 
+# Names whose addresses are fixed whatever DNS says: localhost and every name under it
+# (RFC 6761 6.3: resolvers answer loopback for them) and the cloud metadata servers' own
+# names. A check that can only see names at creation time (a webhook's URL) reads them as
+# these addresses, so the mistake is refused then, not at every later attempt.
+_METADATA_NAMES = {
+    "metadata.google.internal": "169.254.169.254",
+    "metadata.goog": "169.254.169.254",
+}
+
+
+def fixed_address(host: str) -> IPAddress | None:
+    """The address ``host`` always means (localhost, the metadata servers' names), or
+    None for a name only DNS can answer for."""
+    name = host.rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return ipaddress.IPv4Address("127.0.0.1")
+    fixed = _METADATA_NAMES.get(name)
+    return ipaddress.ip_address(fixed) if fixed else None
+
+
 def parse_legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
     """inet_aton spellings: ``2130706433``, ``0177.0.0.1``, ``0x7f.1``, ``127.1``, ``127.0.0.1.``.
 

@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from environments.webhooks.models import Subscription
+from images.remote.addresses import parse_allowed_networks
 from tests.webhooks.conftest import HOOK_URL
 from tests.webhooks.test_api import LIST, OPERATIONS, READS, WRITES, detail
 
@@ -44,6 +45,9 @@ BAD_CREATES = {
     "url of loopback": ({"url": "https://127.0.0.1/x"}, ["body", "url"]),
     "url of IPv6 loopback": ({"url": "https://[::1]/x"}, ["body", "url"]),
     "url of the metadata address": ({"url": "https://169.254.169.254/"}, ["body", "url"]),
+    "url of localhost": ({"url": "https://localhost:3000/hook"}, ["body", "url"]),
+    "url of a name under localhost": ({"url": "https://app.LOCALHOST./x"}, ["body", "url"]),
+    "url of the metadata name": ({"url": "https://metadata.google.internal/"}, ["body", "url"]),
     "url with a NUL": ({"url": "https://hooks.example.com/\x00"}, ["body", "url"]),
     "url huge": ({"url": "https://hooks.example.com/" + HUGE}, ["body", "url"]),
     "events not a list": ({"url": HOOK_URL, "events": "image.ready"}, ["body", "events"]),
@@ -66,6 +70,19 @@ def test_a_bad_create_answers_422_naming_the_field(owner, payload):
     body, loc = payload
     assert_refused(owner.server.post(LIST, body, format="json"), loc=loc)
     assert not Subscription.objects.exists()
+
+
+def test_localhost_is_refused_at_creation_saying_what_it_means_and_what_to_do(owner):
+    response = owner.server.post(LIST, {"url": "https://localhost:3000/hook"}, format="json")
+    message = response.json()["detail"][0]["msg"]
+    assert "localhost always means 127.0.0.1" in message
+    assert "public tunnel" in message
+
+
+def test_localhost_is_accepted_where_the_operator_allows_loopback(owner, settings):
+    settings.IMGWIRE_WEBHOOK_ALLOWED_NETWORKS = parse_allowed_networks("127.0.0.0/8")
+    response = owner.server.post(LIST, {"url": "https://localhost:3000/hook"}, format="json")
+    assert response.status_code == 201, response.content
 
 
 def test_a_plain_http_url_is_refused_unless_the_operator_allows_it(owner, settings):

@@ -5,6 +5,7 @@ Retries are driven with an explicit clock (``now=``), never by sleeping.
 
 import hashlib
 import hmac
+import ipaddress
 import json
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from environments.webhooks.services import (
     webhook_event_record,
 )
 from environments.webhooks.tasks import deliveries_send_due, delivery_attempt
+from images.remote import addresses
 from imgwire_site.domain import Refusal
 
 
@@ -123,10 +125,14 @@ def test_subscriptions_to_private_loopback_and_metadata_addresses_are_refused(ow
     assert not Subscription.objects.exists()
 
 
-def test_a_name_that_resolves_to_loopback_is_refused_at_the_attempt(owner):
-    # "localhost" never reaches DNS: the fetcher's resolver answers it with loopback, which
-    # is refused at every attempt (a public name could start resolving to a private one).
-    subscription_create(environment=owner.environment, url="http://localhost:9/hook")
+def test_a_name_that_resolves_to_loopback_is_refused_at_the_attempt(owner, monkeypatch):
+    # A public name passes at creation; its addresses are checked at every attempt, so one
+    # that starts resolving to loopback (DNS rebinding) is refused then. DNS is the outside
+    # world: its answer is stood in for here.
+    subscription_create(environment=owner.environment, url="http://rebinding.example.com/hook")
+    monkeypatch.setattr(
+        addresses, "resolve", lambda host, port, resolver: [ipaddress.ip_address("127.0.0.1")]
+    )
     _record(owner)
     deliveries_send_due()
     attempt = Attempt.objects.get()
