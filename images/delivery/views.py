@@ -66,10 +66,21 @@ class StoredObjectResponse(FileResponse):
 def _parse(raw_query: str, preset: str | None) -> tuple[tuple[tuple[str, str], ...], Transform]:
     """The decoded query pairs (ImageKit's ``tr`` translated into Imgwire's) and their
     Transform, whose ``preset`` is the one in effect; raises TransformError."""
-    query = tuple(parse_qsl(raw_query, keep_blank_values=True))
+    query = tuple(parse_qsl(_as_sent(raw_query), keep_blank_values=True))
     if any(name == "tr" for name, _ in query):
         query, preset = _with_imagekit(query, preset)
     return query, parse_transform(query, preset)
+
+
+def _as_sent(raw_query: str) -> str:
+    """The query's text as the client wrote it. Under WSGI each byte arrives as one latin-1
+    character, so UTF-8 written without percent-encoding (curl, hand-made links) would read
+    as mojibake and be refused for "control characters" it does not have; its real text is
+    refused or accepted by the parameter's own rule instead. Not UTF-8: left as it came."""
+    try:
+        return raw_query.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):  # ASGI's text already, or not UTF-8
+        return raw_query
 
 
 def _with_imagekit(query, preset: str | None):

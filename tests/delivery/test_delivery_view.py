@@ -137,6 +137,15 @@ def test_bad_parameters_answer_400_naming_the_parameter(photo, query, parameter)
     assert parameter in response.json()["detail"]
 
 
+def test_utf8_written_without_percent_encoding_is_read_as_the_text_it_is(photo):
+    # The WSGI environ carries each byte of the query as one latin-1 character.
+    raw = "width=\u0663\u0660\u0660".encode().decode("latin-1")  # Arabic-Indic 300
+    response = APIClient().get(path_of(photo["cdn_url"]), QUERY_STRING=raw)
+    assert response.status_code == 400
+    assert "must be an integer" in response.json()["detail"]
+    assert "\\u0663" in response.content.decode()
+
+
 def test_only_ready_images_of_the_named_environment_are_served(owner, outsider, photo):
     pending = create_upload(owner.server).json()["image"]
     assert get(path_of(pending["cdn_url"])).status_code == 404
