@@ -35,6 +35,7 @@ the end.
 """
 
 import argparse
+import contextlib
 import io
 import json
 import multiprocessing
@@ -371,6 +372,22 @@ def _record_events(keys, receiver, events: int):
     return signed_request(delivery, timezone.now())
 
 
+def _throughput(keys, receiver, events: int, rounds: int, worker, processes: int, threads: int):
+    """Rounds of: ``events`` committed, delivered while ``worker()`` (a context manager) runs,
+    then the bare loop with ``processes`` x ``threads`` senders; medians, at the receiver."""
+    ours, bare = [], []
+    for _ in range(rounds):
+        request = _record_events(keys, receiver, events)
+        receiver.reset()
+        with worker():
+            if not receiver.wait_for(events, 120):
+                raise SystemExit("events did not reach the receiver in time")
+            ours.append(receiver.rate())
+        bare.append(_bare_rate(receiver, request, events, processes, threads))
+    ours_rate, bare_rate = statistics.median(ours), statistics.median(bare)
+    return {"ours": ours_rate, "bare": bare_rate, "ratio": ours_rate / bare_rate}
+
+
 def bench_throughput(keys, receiver, events: int, rounds: int, threads: int) -> dict:
     """The embedded shape: the events are committed (their messages queued) first, then a
     worker with ``threads`` threads starts in this process, against ``threads`` bare
@@ -379,21 +396,16 @@ def bench_throughput(keys, receiver, events: int, rounds: int, threads: int) -> 
 
     from imgwire_site.broker import broker, stop_worker
 
-    ours, bare = [], []
-    for _ in range(rounds):
-        request = _record_events(keys, receiver, events)
-        receiver.reset()
-        worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=20)
-        worker.start()
+    @contextlib.contextmanager
+    def worker():
+        running = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=20)
+        running.start()
         try:
-            if not receiver.wait_for(events, 120):
-                raise SystemExit("events did not reach the receiver in time")
-            ours.append(receiver.rate())
+            yield
         finally:
-            stop_worker(worker)
-        bare.append(_bare_rate(receiver, request, events, 0, threads))
-    ours_rate, bare_rate = statistics.median(ours), statistics.median(bare)
-    return {"ours": ours_rate, "bare": bare_rate, "ratio": ours_rate / bare_rate}
+            stop_worker(running)
+
+    return _throughput(keys, receiver, events, rounds, worker, 0, threads)
 
 
 def bench_throughput_processes(keys, receiver, events: int, rounds: int, processes: int) -> dict:
@@ -411,21 +423,17 @@ def bench_throughput_processes(keys, receiver, events: int, rounds: int, process
     dramatiq_bin = Path(sys.executable).parent / "dramatiq"
     argv = [str(dramatiq_bin), "imgwire_site.worker", "--queues", WEBHOOKS_QUEUE]
     argv += ["--processes", str(processes), "--threads", "1"]
-    ours, bare = [], []
-    for _ in range(rounds):
-        request = _record_events(keys, receiver, events)
-        receiver.reset()
-        workers = subprocess.Popen(argv, cwd=ROOT, env=dict(os.environ), start_new_session=True)
+
+    @contextlib.contextmanager
+    def worker():
+        running = subprocess.Popen(argv, cwd=ROOT, env=dict(os.environ), start_new_session=True)
         try:
-            if not receiver.wait_for(events, 120):
-                raise SystemExit("events did not reach the receiver in time")
-            ours.append(receiver.rate())
+            yield
         finally:
-            os.killpg(workers.pid, signal.SIGTERM)
-            workers.wait(30)
-        bare.append(_bare_rate(receiver, request, events, processes, 1))
-    ours_rate, bare_rate = statistics.median(ours), statistics.median(bare)
-    return {"ours": ours_rate, "bare": bare_rate, "ratio": ours_rate / bare_rate}
+            os.killpg(running.pid, signal.SIGTERM)
+            running.wait(30)
+
+    return _throughput(keys, receiver, events, rounds, worker, processes, 1)
 
 
 def main(argv=None) -> int:

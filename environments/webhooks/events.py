@@ -70,15 +70,10 @@ def images_event_emit(environment, image_ids, type: str, *, now=None) -> None:
     wanting = subscriptions_wanting(environment, (type, *VENDOR_ALIASES.get(type, ())))
     if not any(wanting.values()):
         return
-    images = Image.objects.with_environment().filter(environment_id=environment).order_by()
-    image_ids = list(image_ids)
-    if len(image_ids) == 1:
-        # One image (every event but a bulk delete): id= and no ordering build ~0.2 ms less
-        # query than an ordered id__in filter, inside the state change's transaction.
-        images = list(images.filter(id=image_ids[0])[:1])
-    else:
-        images = images.filter(id__in=image_ids)
-    for image in images:
+    images = Image.objects.with_environment().filter(environment_id=environment)
+    # No ordering: the events need none, and an ordered query costs ~0.2 ms more to build,
+    # inside the state change's transaction.
+    for image in images.filter(id__in=list(image_ids)).order_by():
         if wanting[type]:
             webhook_event_record(
                 environment=environment,

@@ -77,11 +77,11 @@ def _validate(url: str, events, format: str) -> None:
             "sets IMGWIRE_WEBHOOK_ALLOW_HTTP).",
             field="url",
         )
-    named = fixed_address(target.host)
+    named = None
     try:
         literal = ipaddress.ip_address(target.host)
-    except ValueError:  # a name (its addresses are checked at every attempt) or 0x7f.1
-        literal = named or parse_legacy_ipv4(target.host)
+    except ValueError:  # 0x7f.1, localhost, or a name checked at every attempt
+        literal = parse_legacy_ipv4(target.host) or (named := fixed_address(target.host))
     if literal is not None and is_blocked(literal, settings.IMGWIRE_WEBHOOK_ALLOWED_NETWORKS):
         where = f"{target.host} always means {literal}, " if named else ""
         raise Refusal(

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from environments.models import (
+    PLAN_LIMITS,
     BillingPlan,
     EnforcementMode,
     Organization,
@@ -130,17 +131,7 @@ PLAN_FORM = {
 }
 
 
-@pytest.mark.parametrize(
-    "field",
-    [
-        "upload_limit",
-        "storage_bytes_limit",
-        "maximum_pending_uploads",
-        "transformations_limit",
-        "transfer_bytes_limit",
-        "team_member_limit",
-    ],
-)
+@pytest.mark.parametrize("field", PLAN_LIMITS)
 def test_a_plan_limit_cannot_be_negative_in_the_admin_or_the_database(operator, field):
     response = operator.post(f"{PLANS}add/", {**PLAN_FORM, field: "-1"})
     assert response.status_code == 200  # the form again, with the field's error
