@@ -1,6 +1,7 @@
 """Uploadcare multipart uploads in direct mode: parts go straight to S3 (moto's server)
 through presigned UploadPart URLs, and complete assembles them in S3."""
 
+import io
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -11,12 +12,14 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import timezone
+from PIL import Image as PILImage
 
 from images.compat.uploadcare.maintenance import uploadcare_reconcile
 from images.compat.uploadcare.models import UploadcareMultipart
-from images.models import Image
+from images.models import Image, ImageStatus
 from tests.conftest import make_tenant
 from tests.services.conftest import s3_client
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MiB = 1024 * 1024
@@ -49,8 +52,20 @@ def start(tenant, size: int):
     )
 
 
-def test_parts_go_to_s3_in_parallel_and_complete_assembles_them_there(tenant):
-    data = os.urandom(11 * MiB)
+def noise_png(width: int, height: int) -> bytes:
+    """A PNG of random pixels, stored uncompressed: its size is about width x height x 3."""
+    buffer = io.BytesIO()
+    picture = PILImage.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    picture.save(buffer, "PNG", compress_level=0)
+    return buffer.getvalue()
+
+
+def test_parts_go_to_s3_in_parallel_and_complete_assembles_them_there(tenant, workers):
+    # The completed upload is verified by a real worker; the test waits for it, so that no
+    # worker transaction is still open when the database is flushed after the test (the
+    # workers outlive each test, and a flush meeting one deadlocked).
+    workers.ensure_running()
+    data = noise_png(2048, 1900)  # ~11 MiB: three 5 MiB parts
     started = start(tenant, len(data))
     endpoint = settings.STORAGES["default"]["OPTIONS"]["endpoint_url"]
     assert all(url.startswith(endpoint) for url in started["parts"])  # not through Imgwire
@@ -66,9 +81,13 @@ def test_parts_go_to_s3_in_parallel_and_complete_assembles_them_there(tenant):
         {"UPLOADCARE_PUB_KEY": tenant.client_key, "uuid": started["uuid"]},
     )
     assert done.status_code == 200, done.content
-    image = Image.objects.get(id=started["uuid"])
+    image = wait_for(
+        lambda: Image.objects.filter(id=started["uuid"], status=ImageStatus.READY).first(),
+        timeout=90,
+    )
     assert image.bytes_received_at is not None and image.size_bytes == len(data)
-    key = default_storage._normalize_name(image.incoming_key)
+    # The original is the assembled upload unchanged (the incoming copy is gone once READY).
+    key = default_storage._normalize_name(image.original_key)
     stored = s3_client().get_object(Bucket=bucket_name(), Key=key)["Body"].read()
     assert stored == data
 
