@@ -7,6 +7,9 @@ the Uploadcare names carry Uploadcare's file info instead, so receivers written 
 Uploadcare parse what they know.
 """
 
+from images.models import Image
+from imgwire_site.prebuilt_sql import JoinedRead
+
 from .services import subscriptions_wanting, webhook_event_record
 
 IMAGE_READY = "image.ready"
@@ -38,6 +41,8 @@ SUBSCRIBABLE_TYPES = NEUTRAL_TYPES + VENDOR_TYPES
 
 
 _image_serializer = None
+# What Image.objects.with_environment() joins (cdn_url reads the custom domain).
+_IMAGES_WITH_ENVIRONMENT = JoinedRead(Image, "environment", "environment__custom_domain")
 
 
 def _image_schema(image) -> dict:
@@ -64,16 +69,14 @@ def images_event_emit(environment, image_ids, type: str, *, now=None) -> None:
     """Record ``type`` (and its Uploadcare names) for each image, as it is now.
     ``environment``: the environment or its id."""
     from images.compat.uploadcare.wire import file_info
-    from images.models import Image
 
     environment = getattr(environment, "pk", environment)
     wanting = subscriptions_wanting(environment, (type, *VENDOR_ALIASES.get(type, ())))
     if not any(wanting.values()):
         return
-    images = Image.objects.with_environment().filter(environment_id=environment)
-    # No ordering: the events need none, and an ordered query costs ~0.2 ms more to build,
-    # inside the state change's transaction.
-    for image in images.filter(id__in=list(image_ids)).order_by():
+    # Read as Image.objects.with_environment() would, by SQL built once (prebuilt_sql.py):
+    # compiling that query cost ~0.8 ms of CPU inside the state change's transaction.
+    for image in _IMAGES_WITH_ENVIRONMENT.by_pks(image_ids, environment_id=environment):
         if wanting[type]:
             webhook_event_record(
                 environment=environment,

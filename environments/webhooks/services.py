@@ -13,6 +13,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from imgwire_site.domain import CONFLICT, INVALID_VALUE, Refusal
+from imgwire_site.prebuilt_sql import insert_all
 from keys.crypto import decrypt, encrypt
 
 from .models import Attempt, Delivery, Event, Subscription
@@ -179,18 +180,19 @@ def webhook_event_record(*, environment, type, payload, now=None, subscriptions=
     if not subscriptions:
         return None
     json.dumps(payload)  # fail here, inside the caller's transaction, not in the worker
-    event = Event.objects.create(
+    event = Event(
         environment_id=getattr(environment, "pk", environment),
         type=type,
         payload=payload,
         created_at=now,
     )
-    deliveries = Delivery.objects.bulk_create(
-        [
-            Delivery(event=event, subscription=s, next_attempt_at=now, enqueued_at=now)
-            for s in subscriptions
-        ]
-    )
+    deliveries = [
+        Delivery(event=event, subscription=s, next_attempt_at=now, enqueued_at=now)
+        for s in subscriptions
+    ]
+    # Inside the state change's transaction, so without the ORM's compiler (prebuilt_sql.py).
+    insert_all([event])
+    insert_all(deliveries)
     for delivery in deliveries:
         delivery_send_on_commit(delivery.pk, attempt=0)
     return event

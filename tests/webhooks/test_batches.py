@@ -2,6 +2,8 @@
 subscription, stopping at the first failure; what a process recorded, it does not query
 for again (environments/webhooks/batches.py)."""
 
+from datetime import timedelta
+
 from django.utils import timezone
 
 from environments.webhooks.batches import deliveries_claim, recorded
@@ -73,3 +75,29 @@ def test_a_message_for_an_attempt_this_process_recorded_is_dropped_without_a_que
     # A message for a later attempt (a retry, a send-again) is not known: the claim decides.
     assert (second.pk, 1) not in recorded
     assert len(receiver.requests) == 2
+
+
+def test_a_delivery_another_worker_leases_after_the_pick_is_left_out_of_the_batch(
+    owner, receiver, loopback_allowed
+):
+    from django.db import connection
+
+    subscription_create(environment=owner.environment, url=receiver.url())
+    _events(owner, 3)
+    first, taken, last = Delivery.objects.order_by("next_attempt_at")
+    state = {"picked": False}
+
+    def another_worker_between(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith("SELECT id FROM") and not state["picked"]:
+            state["picked"] = True  # the candidates are read: another worker leases one
+            Delivery.objects.filter(pk=taken.pk).update(
+                lease_until=timezone.now() + timedelta(minutes=1)
+            )
+        return result
+
+    with connection.execute_wrapper(another_worker_between):
+        batch = deliveries_claim(delivery_id=first.pk, now=timezone.now())
+    assert state["picked"]
+    assert [d.pk for d in batch] == [first.pk, last.pk]
+    assert [d.attempts for d in batch] == [0, 0]
