@@ -14,7 +14,12 @@ from django.middleware import common
 from django.utils.http import escape_leading_slashes
 from django.views import defaults
 
-from imgwire_site.api.text import form_problems, header_problems, query_problems
+from imgwire_site.api.text import (
+    basic_credentials_problems,
+    form_problems,
+    header_problems,
+    query_problems,
+)
 
 
 def _raw_query(meta) -> bytes:
@@ -26,33 +31,43 @@ def _raw_query(meta) -> bytes:
 
 
 # The Resource API answers 422 in its validation shape; the pages people post forms to
-# answer Django's 400 page.
+# answer Django's 400 page; the authorization server answers OAuth's error shape.
 API_PATH_PREFIX = "/api/"
 FORM_PATH_PREFIXES = ("/dashboard/", "/accounts/", "/admin/")
+OAUTH_PATH_PREFIX = "/oauth/"
 
 
 class RequestTextMiddleware:
-    """Under /api/ and the form pages only. The other machine paths parse what they take
-    against their own grammar (signatures, UUIDs, transformation parameters, host names)
-    and answer in their own shapes; /uploadcare/ keeps its vendor's error shape and its
-    own multipart limits, so its body must reach it untouched."""
+    """Under /api/, the form pages and /oauth/ only. The other machine paths parse what they
+    take against their own grammar (signatures, UUIDs, transformation parameters, host
+    names) and answer in their own shapes; /uploadcare/ keeps its vendor's error shape and
+    its own multipart limits, so its body must reach it untouched."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        api = request.path_info.startswith(API_PATH_PREFIX)
-        if not api and not request.path_info.startswith(FORM_PATH_PREFIXES):
+        path = request.path_info
+        api, oauth = path.startswith(API_PATH_PREFIX), path.startswith(OAUTH_PATH_PREFIX)
+        if not api and not oauth and not path.startswith(FORM_PATH_PREFIXES):
             return self.get_response(request)
         problems = header_problems(request.META) + query_problems(_raw_query(request.META))
         if not problems and not api and request.method == "POST":
-            # CsrfViewMiddleware reads this body anyway, and the sign-in view looks its
-            # username up before any form runs. (JSON bodies are the parser's.)
+            # CsrfViewMiddleware reads this body anyway, the sign-in view looks its username
+            # up before any form runs, and the token endpoint its client_id and code.
+            # (JSON bodies are the parser's, or the registration view's.)
             problems = form_problems(request.POST)
+        if not problems and oauth:
+            problems = basic_credentials_problems(request.META)
         if not problems:
             return self.get_response(request)
         if api:
             return JsonResponse({"detail": problems}, status=422)
+        if oauth:  # RFC 6749 §5.2
+            description = f"{'.'.join(map(str, problems[0]['loc']))}: {problems[0]['msg']}"
+            return JsonResponse(
+                {"error": "invalid_request", "error_description": description}, status=400
+            )
         return defaults.bad_request(request, BadRequest(problems[0]["msg"]))
 
 

@@ -68,31 +68,33 @@ def declared_charset_problem(media_type: str | None) -> str | None:
     return f"JSON bodies are UTF-8; this request declares charset={printable(charset)}."
 
 
-def loads_strictly(raw: bytes, root: str = "body"):
-    """Decode ``raw`` as one JSON text, or raise RequestValidationError naming the problem."""
+def loads_strictly(raw: bytes, root: str = "body", subject: str = "The body"):
+    """Decode ``raw`` as one JSON text, or raise RequestValidationError naming the problem.
+    ``root``: the first element of each error's loc; ``subject``: how its messages name
+    the text (a form field holding JSON is not the body)."""
     if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or raw[:3] == codecs.BOM_UTF8:
         raise _rejected(
-            [root], "The body starts with a byte order mark; send UTF-8 JSON without one."
+            [root], f"{subject} starts with a byte order mark; send UTF-8 JSON without one."
         )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise _rejected(
-            [root], f"The body is not valid UTF-8 (byte {error.start}).", "string_unicode"
+            [root], f"{subject} is not valid UTF-8 (byte {error.start}).", "string_unicode"
         ) from None
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
-        raise _rejected([root], _too_deep()) from None
+        raise _rejected([root], _too_deep(subject)) from None
     except _NumberOutOfRange as error:
         raise _rejected([root], str(error), "finite_number") from None
     except ValueError as error:  # JSONDecodeError, NaN/Infinity, integers over 4300 digits
-        raise _rejected([root], f"The body is not valid JSON: {error}") from None
+        raise _rejected([root], f"{subject} is not valid JSON: {error}") from None
     # Only an escape can put a NUL or a lone surrogate into a string (json refuses raw
     # control characters, and strict UTF-8 decoding refuses encoded surrogates), so the
     # walk that names them runs only when such an escape appears; depth is always checked.
     if _SUSPECT_ESCAPE.search(text) or _nested_deeper_than(value, MAX_JSON_DEPTH):
-        problems = json_text_problems(value, [root])
+        problems = json_text_problems(value, [root], subject)
         if problems:
             raise RequestValidationError(problems)
     return value
@@ -113,11 +115,11 @@ def _nested_deeper_than(value, limit: int) -> bool:
     return bool(level)
 
 
-def _too_deep() -> str:
-    return f"The body nests objects or arrays more than {MAX_JSON_DEPTH} levels deep."
+def _too_deep(subject: str = "The body") -> str:
+    return f"{subject} nests objects or arrays more than {MAX_JSON_DEPTH} levels deep."
 
 
-def json_text_problems(value, root: list) -> list[dict]:
+def json_text_problems(value, root: list, subject: str = "The body") -> list[dict]:
     """Every string (object keys included) that is not storable text, and over-deep nesting.
 
     Iterative, so a deep value cannot exhaust the stack while being checked.
@@ -148,7 +150,7 @@ def json_text_problems(value, root: list) -> list[dict]:
         if not isinstance(item, dict | list):
             continue
         if depth >= MAX_JSON_DEPTH:
-            return [{"loc": root, "msg": _too_deep(), "type": "json_invalid"}]
+            return [{"loc": root, "msg": _too_deep(subject), "type": "json_invalid"}]
         if isinstance(item, list):
             children = [(child, [*loc, index], depth + 1) for index, child in enumerate(item)]
         else:

@@ -5,12 +5,14 @@ surrogate is not a character at all (it cannot be encoded to UTF-8, so SQLite st
 and every later read that renders it fails). Everything a request brings is checked once
 at the edge against this one rule, so nothing past the edge has to think about it: JSON
 bodies by imgwire_site/api/parsers.py; query strings, headers and the form bodies of
-the dashboard, accounts and admin pages by ``RequestTextMiddleware``
-(imgwire_site/api/middleware.py).
+the dashboard, accounts and admin pages and of the authorization server (with its Basic
+client credentials) by ``RequestTextMiddleware`` (imgwire_site/api/middleware.py).
 """
 
+import base64
+import binascii
 import re
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_plus, unquote_to_bytes
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _LOC_LIMIT = 100
@@ -115,3 +117,27 @@ def header_problems(meta: dict) -> list[dict]:
             }
         )
     return problems
+
+
+def basic_credentials_problems(meta: dict) -> list[dict]:
+    """The client id and secret of ``Authorization: Basic`` when not storable text, as 422
+    entries. The header is ASCII, but the token endpoint looks up what it encodes, decoded
+    and percent-decoded (RFC 6749 §2.3.1), and PostgreSQL refuses NUL even there."""
+    scheme, _, encoded = meta.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "basic":
+        return []
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return []  # not credentials at all: the endpoint refuses them in its own words
+    for name, value in zip(("client_id", "client_secret"), decoded.split(":", 1), strict=False):
+        problem = text_problem(unquote_plus(value))
+        if problem is not None:
+            return [
+                {
+                    "loc": ["header", "Authorization", name],
+                    "msg": f"This value {problem}.",
+                    "type": "string_unicode",
+                }
+            ]
+    return []

@@ -25,6 +25,7 @@ from images.services.downloads import download_job_create
 from images.services.remote import image_create_from_url
 from images.transform.params import parse_transform
 from images.transform.values import TransformError
+from imgwire_site.api.parsers import json_text_problems
 from imgwire_site.domain import Refusal
 from keys.oauth.scopes import IMAGES_READ, IMAGES_WRITE, SETTINGS_WRITE
 from metrics.datasets import metrics_stats
@@ -65,6 +66,14 @@ def tool(scope: str):
                     f"This connection may not do that: it needs the {scope} scope "
                     "(granted at consent and allowed by your current role)."
                 )
+            # Arguments are text from a JSON-RPC body, checked as every other text a
+            # request brings (imgwire_site/api/text.py): PostgreSQL refuses a NUL even in
+            # a filter, which the SDK would report as an internal error.
+            for name, value in kwargs.items():
+                if problems := json_text_problems(value, [name], subject=name):
+                    problem = problems[0]
+                    where = ".".join(map(str, problem["loc"]))
+                    raise ToolError(f"{where}: {problem['msg']}")
             try:
                 return fn(**kwargs)
             except ToolError:

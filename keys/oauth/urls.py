@@ -32,7 +32,7 @@ urlpatterns = [
     path("oauth/register/", views.RegistrationView.as_view(), name="dcr-register"),
     path(  # RFC 7592: the registered client reads/updates itself with its registration token
         "oauth/register/<str:client_id>/",
-        dot.DynamicClientRegistrationManagementView.as_view(),
+        views.RegistrationManagementView.as_view(),
         name="dcr-register-management",
     ),
     path("mcp", mcp_endpoint, name="mcp"),

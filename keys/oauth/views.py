@@ -15,10 +15,13 @@ from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_application_model
 from oauth2_provider.views import (
     AuthorizationView,
+    DynamicClientRegistrationManagementView,
     DynamicClientRegistrationView,
     OAuthProtectedResourceMetadataView,
 )
 
+from imgwire_site.api.errors import RequestValidationError
+from imgwire_site.api.parsers import loads_strictly
 from imgwire_site.dashboard import member_view
 from keys.oauth.models import AgentGrant
 from keys.oauth.scopes import SCOPES, scopes_allowed_for_role, scopes_clean
@@ -104,14 +107,35 @@ def _uuid_or_none(raw):
         return None
 
 
+def _metadata_refusal(request) -> JsonResponse | None:
+    """RFC 7591 metadata must be JSON a database can store, checked as the Resource API
+    checks its bodies (imgwire_site/api/parsers.py: strict UTF-8, no NUL or lone surrogate,
+    bounded nesting): django-oauth-toolkit parses it with the plain json module, so a body
+    nested ~1 000 levels deep raised RecursionError and a NUL in client_name reached
+    PostgreSQL, both a 500. Answered in RFC 7591's error shape."""
+    try:
+        data = loads_strictly(request.body or b"{}")
+    except RequestValidationError as error:
+        problem = error.errors[0]
+        return _invalid_metadata(f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}")
+    if isinstance(data, dict) and not isinstance(data.get("client_name", ""), str):
+        return _invalid_metadata("client_name must be a string.")
+    return None
+
+
+def _invalid_metadata(description: str) -> JsonResponse:
+    return JsonResponse(
+        {"error": "invalid_client_metadata", "error_description": description}, status=400
+    )
+
+
 class RegistrationView(DynamicClientRegistrationView):
     """RFC 7591 registration, open as the MCP authorization spec expects, for code clients."""
 
     def post(self, request, *args, **kwargs):
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            data = None
+        if (refusal := _metadata_refusal(request)) is not None:
+            return refusal
+        data = json.loads(request.body or b"{}")  # checked above: it parses
         if isinstance(data, dict):
             grant_types = data.get("grant_types", ["authorization_code"])
             response_types = data.get("response_types", ["code"])
@@ -121,15 +145,21 @@ class RegistrationView(DynamicClientRegistrationView):
                 or "authorization_code" not in grant_types
                 or response_types != ["code"]
             ):
-                return JsonResponse(
-                    {
-                        "error": "invalid_client_metadata",
-                        "error_description": "Only the authorization_code grant (with PKCE) "
-                        "and refresh_token may be registered.",
-                    },
-                    status=400,
+                return _invalid_metadata(
+                    "Only the authorization_code grant (with PKCE) and refresh_token may be "
+                    "registered."
                 )
         return super().post(request, *args, **kwargs)
+
+
+class RegistrationManagementView(DynamicClientRegistrationManagementView):
+    """RFC 7592: a registered client reads, replaces or deletes its registration; its new
+    metadata is checked as a registration's is."""
+
+    def put(self, request, *args, **kwargs):
+        if (refusal := _metadata_refusal(request)) is not None:
+            return refusal
+        return super().put(request, *args, **kwargs)
 
 
 class ResourceMetadataView(OAuthProtectedResourceMetadataView):

@@ -338,3 +338,15 @@ def test_bad_tool_input_and_bad_json_rpc_never_answer_500(owner, live):
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     assert garbage.status_code < 500
+
+
+def test_a_tool_argument_that_is_not_storable_text_is_refused_by_name(owner, live):
+    token = token_issue(user=owner.user, environment=owner.environment)
+    answer = mcp_post(f"{live}/mcp", token, call("list_images", {"name": "a\x00b"}))
+    assert answer.status_code == 200, answer.text
+    result = answer.json()["result"]
+    assert result["isError"] is True
+    assert "name: This value contains a NUL character" in result["content"][0]["text"]
+    # A lone surrogate never reaches a tool: the SDK's JSON parser refuses the escape.
+    lone = mcp_post(f"{live}/mcp", token, call("list_images", {"tag": "\ud800"}))
+    assert lone.status_code == 400 and lone.json()["error"]["code"] == -32700

@@ -63,3 +63,34 @@ def test_a_nul_in_the_sign_in_username_answers_400_and_records_no_failure(db):
     response = client.post("/accounts/login/", {"username": "a\x00b", "password": "x"})
     assert response.status_code == 400
     assert not SignInFailure.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data", "status"),
+    [
+        # Each answered 500 from PostgreSQL before it was refused at the edge.
+        ("post", "/oauth/token/", {"grant_type": "authorization_code", "client_id": "\x00"}, 400),
+        ("post", "/oauth/revoke/", {"token": "\x00", "client_id": "\x00"}, 400),
+        ("get", "/uploadcare/info/", {"pub_key": "ck_\x00", "file_id": "x"}, 400),
+        ("get", "/uploadcare/group/info/", {"pub_key": "ck_x\x00", "group_id": "\x00"}, 400),
+    ],
+)
+def test_a_nul_the_authorization_server_or_uploadcare_would_look_up_answers_400(
+    db, method, path, data, status
+):
+    response = getattr(Client(raise_request_exception=False), method)(path, data)
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+
+
+def test_registration_metadata_with_a_nul_answers_400_and_registers_nothing(db):
+    from oauth2_provider.models import get_application_model
+
+    response = Client(raise_request_exception=False).post(
+        "/oauth/register/",
+        '{"client_name": "a\\u0000", "redirect_uris": ["http://127.0.0.1:9/cb"]}',
+        content_type="application/json",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "invalid_client_metadata"
+    assert not get_application_model().objects.exists()

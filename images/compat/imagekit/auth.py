@@ -188,7 +188,7 @@ def _same_field(claim, sent: str) -> bool:
     if isinstance(claim, dict | list):  # the same JSON spelled with other spaces
         try:
             return json.loads(sent) == claim
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the stack
             return False
     return False
 

@@ -1,18 +1,19 @@
 """Reading ImageKit's upload fields (multipart form fields, booleans as true/false, JSON as
 strings) into one checked request; what Imgwire cannot honour is refused with a sentence."""
 
-import json
 from dataclasses import dataclass, field
 
 from images.compat.imagekit.errors import bad_request
 from images.services.library import coordinates_parse, file_name_sanitize, folder_normalize
 from images.services.library import tags_parse as library_tags_parse
 from images.transform.imagekit_syntax import post_transformations, to_query
+from imgwire_site.api.errors import RequestValidationError
 from imgwire_site.api.fields import (
     MAX_METADATA_KEY_LENGTH,
     MAX_METADATA_KEYS,
     MAX_METADATA_STRING_LENGTH,
 )
+from imgwire_site.api.parsers import loads_strictly
 from imgwire_site.domain import Refusal
 
 # What responseFields may ask for (the SDKs' list); "metadata" is the legacy format.
@@ -79,9 +80,13 @@ def _json(data, name: str):
     if raw is None or raw == "":
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
-        raise bad_request(f"{name} must be a JSON string (stringified JSON).") from None
+        # Strict and bounded, as the Resource API's bodies (imgwire_site/api/parsers.py):
+        # json.loads raised RecursionError (a 500) for a value nested ~1 000 levels deep.
+        return loads_strictly(raw.encode("utf-8", "surrogatepass"), root=name, subject=name)
+    except RequestValidationError as error:
+        raise bad_request(
+            f"{name} must be a JSON string (stringified JSON): {error.errors[0]['msg']}"
+        ) from None
 
 
 def custom_metadata_parse(data) -> dict | None:

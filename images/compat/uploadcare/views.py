@@ -64,6 +64,8 @@ def uploadcare_endpoint(*methods):
                         "MethodNotAllowedError",
                         f"HTTP method {request.method} is not allowed for {request.path[:100]}",
                     )
+                # Query values are looked up (pub_key, group_id): PostgreSQL refuses NUL.
+                refuse_nul(request.GET)
                 return view(request, *args, **kwargs)
             except UploadcareError as error:
                 return error_response(error)

@@ -175,6 +175,19 @@ def test_a_v2_upload_with_a_tampered_field_is_refused(owner, private_key, api_ro
     assert extra.status_code == 400 and "folder" in extra.json()["message"]
 
 
+def test_a_v2_field_nested_past_the_stack_is_refused_as_not_the_signed_one(
+    owner, private_key, api_root
+):
+    signed = {"fileName": "v2.jpg", "customMetadata": {"k": "v"}}  # a claim holding JSON
+    token = jwt_token(private_key, owner.client_key, signed)
+    deep = "[" * 5000 + "]" * 5000
+    answer = post(
+        api_root, {"fileName": "v2.jpg", "customMetadata": deep, "token": token}, version=2
+    )
+    assert answer.status_code == 400, answer.text
+    assert "customMetadata" in answer.json()["message"]
+
+
 def test_a_v2_jwt_signed_with_another_key_or_too_long_lived_is_refused(
     owner, private_key, api_root
 ):

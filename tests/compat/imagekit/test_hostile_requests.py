@@ -16,6 +16,9 @@ FIELD_CASES = [
     {"fileName": "a.jpg", "customMetadata": "[1, 2]"},
     {"fileName": "a.jpg", "customMetadata": '{"k": {"nested": 1}}'},
     {"fileName": "a.jpg", "customMetadata": '{"k": NaN}'},
+    {"fileName": "a.jpg", "customMetadata": "[" * 5000 + "]" * 5000},  # past the stack
+    {"fileName": "a.jpg", "customMetadata": '{"k": "a\\u0000b"}'},  # NUL, as a JSON escape
+    {"fileName": "a.jpg", "customMetadata": '{"\\ud800": "v"}'},  # a lone surrogate key
     {"fileName": "a.jpg", "folder": "/a/../b"},
     {"fileName": "a.jpg", "folder": "/" + "/".join(["d"] * 51)},
     {"fileName": "a.jpg", "tags": "a%20b"},

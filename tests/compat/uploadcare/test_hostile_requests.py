@@ -247,3 +247,16 @@ def test_bytes_that_are_not_utf8_in_metadata_never_reach_the_database_as_unencod
     assert response.status_code == 200, response.content
     for fetch in UploadcareFetch.objects.all():
         assert all(value.encode("utf-8") for value in fetch.metadata.values())
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/uploadcare/info/", {"pub_key": "ck_\x00", "file_id": "x"}),
+        ("/uploadcare/group/info/", {"pub_key": "x", "group_id": "\x00"}),
+        ("/uploadcare/from_url/status/", {"token": "\x00"}),
+    ],
+)
+def test_a_nul_in_a_query_value_is_refused_before_any_lookup(owner, path, query):
+    response = Client().get(path, query)
+    assert error_of(response) == (400, "NullCharactersForbiddenError")
