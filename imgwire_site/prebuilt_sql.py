@@ -17,8 +17,9 @@ key or one-to-one (joined INNER when not nullable) and a reverse one-to-one (joi
 a missing row caches None, as select_related does).
 
 ``insert_all`` is ``bulk_create`` for models whose primary key has a default (no key to
-read back): each value through the field's ``pre_save`` and ``get_db_prep_save``, as the
-ORM's insert does, then one INSERT.
+read back), or whose keys the caller will not need (``without_keys``: the database numbers
+the rows, the instances keep no key and are not to be saved): each value through the
+field's ``pre_save`` and ``get_db_prep_save``, as the ORM's insert does, then one INSERT.
 """
 
 from django.db import connections, models
@@ -121,15 +122,19 @@ class JoinedRead:
         return made["t0"]
 
 
-def insert_all(objs, *, using: str = "default") -> None:
+def insert_all(objs, *, using: str = "default", without_keys: bool = False) -> None:
     """Insert ``objs`` (instances of one model, not saved yet) in one statement."""
     if not objs:
         return
     model = type(objs[0])
-    if isinstance(model._meta.pk, models.AutoField) or not model._meta.pk.has_default():
+    pk = model._meta.pk
+    numbered = isinstance(pk, models.AutoField) or not pk.has_default()
+    if numbered and not without_keys:
         raise ValueError(f"{model.__name__}'s key is not known before the insert")
     connection = connections[using]
-    fields = [f for f in model._meta.concrete_fields if not f.generated]
+    fields = [
+        f for f in model._meta.concrete_fields if not f.generated and not (numbered and f is pk)
+    ]
     quote = connection.ops.quote_name
     row = f"({', '.join(['%s'] * len(fields))})"
     params = []
@@ -142,5 +147,6 @@ def insert_all(objs, *, using: str = "default") -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, using
+    if not numbered:  # a row without its key in hand cannot be updated through save()
+        for obj in objs:
+            obj._state.adding, obj._state.db = False, using

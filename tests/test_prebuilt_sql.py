@@ -96,3 +96,19 @@ def test_inserting_rows_refuses_a_model_whose_key_the_database_assigns(owner):
     with pytest.raises(ValueError, match="not known before the insert"):
         insert_all([Attempt(delivery=delivery, at=timezone.now(), latency_ms=1)])
     assert not Attempt.objects.exists()
+
+
+def test_rows_whose_keys_the_database_numbers_are_inserted_without_reading_them_back(owner):
+    subscription, _ = subscription_create(environment=owner.environment, url="https://x.test/h")
+    event = Event.objects.create(environment=owner.environment, type="t", payload={})
+    delivery = Delivery.objects.create(
+        event=event, subscription=subscription, next_attempt_at=timezone.now()
+    )
+    at = timezone.now()
+    attempts = [
+        Attempt(delivery=delivery, at=at, status_code=200 + n, latency_ms=n) for n in (1, 2)
+    ]
+    insert_all(attempts, without_keys=True)
+    stored = list(Attempt.objects.order_by("id").values_list("status_code", "latency_ms", "at"))
+    assert stored == [(201, 1, at), (202, 2, at)]
+    assert all(a.pk is None and a._state.adding for a in attempts)  # never saved as updates

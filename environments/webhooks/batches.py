@@ -20,9 +20,9 @@ from collections import OrderedDict
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 
-from imgwire_site.prebuilt_sql import JoinedRead
+from imgwire_site.prebuilt_sql import JoinedRead, insert_all
 
 from .models import Attempt, Delivery, Subscription
 from .services import LEASE_MARGIN, delivery_record_attempt
@@ -123,7 +123,9 @@ def deliveries_record(*, sent) -> None:
     schedules its retry and may disable the subscription."""
     attempted = [(d.pk, d.attempts) for d, _, _ in sent]  # before this attempt
     delivered = [(d, o, at) for d, o, at in sent if o.ok]
-    Attempt.objects.bulk_create(
+    # Without the ORM's compiler (imgwire_site/prebuilt_sql.py): the insert and the update
+    # compiled cost ~1 ms of a batch's ~3 ms of CPU for recording.
+    insert_all(
         [
             Attempt(
                 delivery=d,
@@ -133,12 +135,20 @@ def deliveries_record(*, sent) -> None:
                 response_excerpt=o.excerpt,
             )
             for d, o, at in delivered
-        ]
+        ],
+        without_keys=True,
     )
     if delivered:
-        Delivery.objects.filter(pk__in=[d.pk for d, _, _ in delivered]).update(
-            status=Delivery.DELIVERED, attempts=models.F("attempts") + 1, lease_until=None
+        pk = Delivery._meta.pk
+        ids = [pk.get_db_prep_value(d.pk, connection) for d, _, _ in delivered]
+        # Only the model's own table name and one placeholder per id are formatted in.
+        sql = (
+            f"UPDATE {Delivery._meta.db_table} SET status = %s, "  # noqa: S608
+            "attempts = attempts + 1, lease_until = NULL "
+            f"WHERE id IN ({', '.join(['%s'] * len(ids))})"
         )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [Delivery.DELIVERED, *ids])
         failing = {d.subscription_id for d, _, _ in delivered if d.subscription.failing_since}
         if failing:
             Subscription.objects.filter(pk__in=failing).update(failing_since=None)

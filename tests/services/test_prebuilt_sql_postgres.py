@@ -17,6 +17,7 @@ from tests.test_prebuilt_sql import (  # noqa: F401 (collected here too, on Post
     test_an_environment_without_a_custom_domain_is_read_as_having_none,
     test_inserting_rows_refuses_a_model_whose_key_the_database_assigns,
     test_inserting_rows_stores_what_the_orm_would_with_every_default_applied,
+    test_rows_whose_keys_the_database_numbers_are_inserted_without_reading_them_back,
 )
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
