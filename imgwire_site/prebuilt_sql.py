@@ -25,10 +25,17 @@ field's ``pre_save`` and ``get_db_prep_save``, as the ORM's insert does, then on
 from django.db import connections, models
 
 
+def placeholders(count: int) -> str:
+    """``%s, %s, …``: one parameter per value of an IN list or a row."""
+    return ", ".join(["%s"] * count)
+
+
 class _Join:
     def __init__(self, model, alias: str, parent: "_Join | None", relation):
         self.model, self.alias, self.parent, self.relation = model, alias, parent, relation
         self.fields = list(model._meta.concrete_fields)
+        self.attnames = [f.attname for f in self.fields]
+        self.pk_index = self.fields.index(model._meta.pk)
 
 
 class JoinedRead:
@@ -89,10 +96,10 @@ class JoinedRead:
             self._built[using] = self._build(connection)
         select, joins, converters = self._built[using]
         quote, meta = connection.ops.quote_name, self.model._meta
-        where = [f"t0.{quote(meta.pk.column)} IN ({', '.join(['%s'] * len(pks))})"]
+        where = [f"t0.{quote(meta.pk.column)} IN ({placeholders(len(pks))})"]
         params = [meta.pk.get_db_prep_value(pk, connection) for pk in pks]
         for attname, value in equals.items():
-            field = next(f for f in joins[0].fields if f.attname == attname)
+            field = meta.get_field(attname)  # an attname (environment_id) finds its field
             where.append(f"t0.{quote(field.column)} = %s")
             params.append(field.get_db_prep_value(value, connection))
         with connection.cursor() as cursor:
@@ -110,10 +117,9 @@ class JoinedRead:
         for join in joins:
             own = values[start : start + len(join.fields)]
             start += len(join.fields)
-            pk_index = join.fields.index(join.model._meta.pk)
             instance = None
-            if own[pk_index] is not None:  # None: a LEFT JOIN found no row
-                instance = join.model.from_db(using, [f.attname for f in join.fields], own)
+            if own[join.pk_index] is not None:  # None: a LEFT JOIN found no row
+                instance = join.model.from_db(using, join.attnames, own)
             made[join.alias] = instance
             if join.parent is not None:
                 parent = made[join.parent.alias]
@@ -136,7 +142,7 @@ def insert_all(objs, *, using: str = "default", without_keys: bool = False) -> N
         f for f in model._meta.concrete_fields if not f.generated and not (numbered and f is pk)
     ]
     quote = connection.ops.quote_name
-    row = f"({', '.join(['%s'] * len(fields))})"
+    row = f"({placeholders(len(fields))})"
     params = []
     for obj in objs:
         params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]

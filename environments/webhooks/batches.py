@@ -22,7 +22,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection, transaction
 
-from imgwire_site.prebuilt_sql import JoinedRead, insert_all
+from imgwire_site.prebuilt_sql import JoinedRead, insert_all, placeholders
 
 from .models import Attempt, Delivery, Subscription
 from .services import LEASE_MARGIN, delivery_record_attempt
@@ -98,7 +98,7 @@ def deliveries_claim(*, delivery_id, now, limit: int = BATCH_SIZE) -> list[Deliv
             return []
         lease = (
             f"UPDATE {table} SET lease_until = %s"  # noqa: S608
-            f" WHERE {_DUE} AND id IN ({', '.join(['%s'] * len(candidates))}) RETURNING id"
+            f" WHERE {_DUE} AND id IN ({placeholders(len(candidates))}) RETURNING id"
         )
         cursor.execute(lease, [until, *due, *candidates])
         won = {pk.to_python(row[0]) for row in cursor.fetchall()}
@@ -145,7 +145,7 @@ def deliveries_record(*, sent) -> None:
         sql = (
             f"UPDATE {Delivery._meta.db_table} SET status = %s, "  # noqa: S608
             "attempts = attempts + 1, lease_until = NULL "
-            f"WHERE id IN ({', '.join(['%s'] * len(ids))})"
+            f"WHERE id IN ({placeholders(len(ids))})"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [Delivery.DELIVERED, *ids])

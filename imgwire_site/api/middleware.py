@@ -18,6 +18,7 @@ from imgwire_site.api.text import (
     basic_credentials_problems,
     form_problems,
     header_problems,
+    problem_sentence,
     query_problems,
 )
 
@@ -64,9 +65,9 @@ class RequestTextMiddleware:
         if api:
             return JsonResponse({"detail": problems}, status=422)
         if oauth:  # RFC 6749 §5.2
-            description = f"{'.'.join(map(str, problems[0]['loc']))}: {problems[0]['msg']}"
             return JsonResponse(
-                {"error": "invalid_request", "error_description": description}, status=400
+                {"error": "invalid_request", "error_description": problem_sentence(problems[0])},
+                status=400,
             )
         return defaults.bad_request(request, BadRequest(problems[0]["msg"]))
 

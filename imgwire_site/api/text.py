@@ -119,9 +119,15 @@ def header_problems(meta: dict) -> list[dict]:
     return problems
 
 
+def problem_sentence(problem: dict) -> str:
+    """One ``{loc, msg}`` entry as a sentence for error shapes without a list of them
+    (OAuth's ``error_description``, an MCP tool error): ``body.client_name: This value…``."""
+    return f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}"
+
+
 def basic_credentials_problems(meta: dict) -> list[dict]:
-    """The client id and secret of ``Authorization: Basic`` when not storable text, as 422
-    entries. The header is ASCII, but the token endpoint looks up what it encodes, decoded
+    """The client id and secret of ``Authorization: Basic`` when not storable text, as
+    problem entries. The header is ASCII, but the token endpoint looks up what it encodes, decoded
     and percent-decoded (RFC 6749 §2.3.1), and PostgreSQL refuses NUL even there."""
     scheme, _, encoded = meta.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "basic":

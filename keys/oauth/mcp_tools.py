@@ -26,6 +26,7 @@ from images.services.remote import image_create_from_url
 from images.transform.params import parse_transform
 from images.transform.values import TransformError
 from imgwire_site.api.parsers import json_text_problems
+from imgwire_site.api.text import problem_sentence
 from imgwire_site.domain import Refusal
 from keys.oauth.scopes import IMAGES_READ, IMAGES_WRITE, SETTINGS_WRITE
 from metrics.datasets import metrics_stats
@@ -71,9 +72,7 @@ def tool(scope: str):
             # a filter, which the SDK would report as an internal error.
             for name, value in kwargs.items():
                 if problems := json_text_problems(value, [name], subject=name):
-                    problem = problems[0]
-                    where = ".".join(map(str, problem["loc"]))
-                    raise ToolError(f"{where}: {problem['msg']}")
+                    raise ToolError(problem_sentence(problems[0]))
             try:
                 return fn(**kwargs)
             except ToolError:

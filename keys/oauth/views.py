@@ -4,7 +4,6 @@ Only what Imgwire adds lives here: the consent page picks the environment a gran
 registration accepts authorization-code clients only, and the protected-resource metadata
 names /mcp."""
 
-import json
 import uuid
 
 from django.contrib import messages
@@ -22,6 +21,7 @@ from oauth2_provider.views import (
 
 from imgwire_site.api.errors import RequestValidationError
 from imgwire_site.api.parsers import loads_strictly
+from imgwire_site.api.text import problem_sentence
 from imgwire_site.dashboard import member_view
 from keys.oauth.models import AgentGrant
 from keys.oauth.scopes import SCOPES, scopes_allowed_for_role, scopes_clean
@@ -107,20 +107,20 @@ def _uuid_or_none(raw):
         return None
 
 
-def _metadata_refusal(request) -> JsonResponse | None:
-    """RFC 7591 metadata must be JSON a database can store, checked as the Resource API
-    checks its bodies (imgwire_site/api/parsers.py: strict UTF-8, no NUL or lone surrogate,
-    bounded nesting): django-oauth-toolkit parses it with the plain json module, so a body
-    nested ~1 000 levels deep raised RecursionError and a NUL in client_name reached
-    PostgreSQL, both a 500. Answered in RFC 7591's error shape."""
+def _checked_metadata(request) -> tuple[object, JsonResponse | None]:
+    """The RFC 7591 metadata, or the refusal to answer instead. It must be JSON a database
+    can store, checked as the Resource API checks its bodies (imgwire_site/api/parsers.py:
+    strict UTF-8, no NUL or lone surrogate, bounded nesting): django-oauth-toolkit parses
+    it with the plain json module, so a body nested ~1 000 levels deep raised
+    RecursionError and a NUL in client_name reached PostgreSQL, both a 500. Answered in
+    RFC 7591's error shape."""
     try:
         data = loads_strictly(request.body or b"{}")
     except RequestValidationError as error:
-        problem = error.errors[0]
-        return _invalid_metadata(f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}")
+        return None, _invalid_metadata(problem_sentence(error.errors[0]))
     if isinstance(data, dict) and not isinstance(data.get("client_name", ""), str):
-        return _invalid_metadata("client_name must be a string.")
-    return None
+        return None, _invalid_metadata("client_name must be a string.")
+    return data, None
 
 
 def _invalid_metadata(description: str) -> JsonResponse:
@@ -133,9 +133,9 @@ class RegistrationView(DynamicClientRegistrationView):
     """RFC 7591 registration, open as the MCP authorization spec expects, for code clients."""
 
     def post(self, request, *args, **kwargs):
-        if (refusal := _metadata_refusal(request)) is not None:
+        data, refusal = _checked_metadata(request)
+        if refusal is not None:
             return refusal
-        data = json.loads(request.body or b"{}")  # checked above: it parses
         if isinstance(data, dict):
             grant_types = data.get("grant_types", ["authorization_code"])
             response_types = data.get("response_types", ["code"])
@@ -157,7 +157,8 @@ class RegistrationManagementView(DynamicClientRegistrationManagementView):
     metadata is checked as a registration's is."""
 
     def put(self, request, *args, **kwargs):
-        if (refusal := _metadata_refusal(request)) is not None:
+        _, refusal = _checked_metadata(request)
+        if refusal is not None:
             return refusal
         return super().put(request, *args, **kwargs)
 
